@@ -1,0 +1,226 @@
+/**
+ * Environment → typed, validated settings.
+ *
+ * Every setting has one environment variable (names fixed by the product
+ * specification). A bad value stops the daemon with one line naming the
+ * variable and what is wrong with it (see ConfigError).
+ */
+import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export type ControlMode = 'ari' | 'ami';
+
+export interface Config {
+  http: { host: string; port: number; publicUrl: string | undefined; hostForcedToLoopback: boolean };
+  dbPath: string;
+  ami: { host: string; port: number; username: string; secret: string };
+  /** `url` is undefined when ARI is disabled (CALLBRIDGE_ARI_URL=off, AMI control only). */
+  ari: { url: string | undefined; username: string; password: string; app: string };
+  control: ControlMode;
+  operatorChannel: string;
+  clientChannel: string;
+  operatorRingTimeout: number;
+  clientRingTimeout: number;
+  callerId: string;
+  sipPattern: RegExp;
+  recordingsDir: string;
+  apiTokens: string[];
+  allowedNetworks: string[];
+  connectors: unknown[];
+  simulate: boolean;
+  sim: { amiPort: number; ariPort: number; timeScale: number };
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Values of these settings never appear in an error message or a log line. */
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD/;
+
+/** One setting: its variable, its default and the zod schema its text must satisfy. */
+function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: string): T {
+  const raw = env[name];
+  const text = raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+  const parsed = schema.safeParse(text);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const message = issue?.message ?? 'invalid value';
+    if (SECRET_NAME.test(name)) throw new ConfigError(name, message);
+    const shown = raw === undefined ? `default "${fallback}"` : `got "${raw.length > 60 ? `${raw.slice(0, 60)}…` : raw}"`;
+    throw new ConfigError(name, `${message} (${shown})`);
+  }
+  return parsed.data;
+}
+
+const port = (allowZero = false) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be an integer')
+    .min(allowZero ? 0 : 1, `must be between ${allowZero ? 0 : 1} and 65535`)
+    .max(65535, `must be between ${allowZero ? 0 : 1} and 65535`);
+
+const seconds = z.coerce
+  .number({ message: 'must be a number of seconds' })
+  .int('must be a whole number of seconds')
+  .min(1, 'must be at least 1 second')
+  .max(600, 'must be at most 600 seconds');
+
+const host = z
+  .string()
+  .regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or an IP address')
+  .max(253, 'is too long');
+
+const nonEmpty = z.string().min(1, 'must not be empty').regex(/^[^\r\n]*$/, 'must not contain CR or LF');
+
+const httpUrl = z
+  .string()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL');
+
+const bool = z
+  .string()
+  .regex(/^(1|0|true|false|yes|no|on|off)$/i, 'must be 1/0, true/false, yes/no or on/off')
+  .transform((v) => /^(1|true|yes|on)$/i.test(v));
+
+const list = (item: z.ZodType<string>, what: string, secret = false) =>
+  z.string().transform((v, ctx) => {
+    const items = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    for (const it of items) {
+      if (!item.safeParse(it).success) {
+        ctx.addIssue({ code: 'custom', message: secret ? `an item is not ${what}` : `"${it.slice(0, 60)}" is not ${what}` });
+        return z.NEVER;
+      }
+    }
+    return items;
+  });
+
+const token = z.string().regex(/^[\x21-\x7e]{16,256}$/);
+
+const cidr = z.string().refine((v) => {
+  const [addr, bits, ...rest] = v.split('/');
+  if (rest.length > 0 || !addr) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+});
+
+/** A channel template must contain its placeholder and nothing that could break a dial string. */
+const template = (placeholder: string) =>
+  z
+    .string()
+    .regex(/^[^\r\n,&|]+$/, 'must not contain CR, LF, "," "&" or "|"')
+    .refine((v) => v.includes(placeholder), `must contain ${placeholder}`);
+
+const pattern = z.string().transform((v, ctx) => {
+  try {
+    return new RegExp(v.startsWith('^') ? v : `^(?:${v})$`);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a valid regular expression' });
+    return z.NEVER;
+  }
+});
+
+const connectorsSetting = z.string().transform((v, ctx) => {
+  let text = v;
+  if (!v.startsWith('[')) {
+    try {
+      text = readFileSync(v, 'utf8');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is neither a JSON array nor a readable file' });
+      return z.NEVER;
+    }
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) throw new Error('not an array');
+    return parsed as unknown[];
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of connector settings' });
+    return z.NEVER;
+  }
+});
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopbackHost(h: string): boolean {
+  return LOOPBACK.has(h) || h.startsWith('127.');
+}
+
+/** Reads and validates the whole configuration; throws ConfigError on the first bad setting. */
+export function loadConfig(env: Env = process.env, argv: readonly string[] = process.argv.slice(2)): Config {
+  const simulate = argv.includes('--simulate') || read(env, 'CALLBRIDGE_SIMULATE', bool, '0');
+  const apiTokens = read(env, 'CALLBRIDGE_API_TOKENS', list(token, 'a token of 16 to 256 printable characters', true), '');
+  const hostSetting = read(env, 'CALLBRIDGE_HTTP_HOST', host, apiTokens.length > 0 ? '0.0.0.0' : '127.0.0.1');
+  // Without a token the API is open: it then listens on loopback only, whatever was asked.
+  const hostForcedToLoopback = apiTokens.length === 0 && !isLoopbackHost(hostSetting);
+  const control = read(env, 'CALLBRIDGE_CONTROL', z.enum(['ari', 'ami'], { message: 'must be "ari" or "ami"' }), 'ari');
+  const ariUrlText = read(env, 'CALLBRIDGE_ARI_URL', z.string(), 'http://127.0.0.1:8088');
+  const ariDisabled = /^(off|none|disabled)$/i.test(ariUrlText);
+  if (ariDisabled && control === 'ari') {
+    throw new ConfigError('CALLBRIDGE_ARI_URL', 'ARI cannot be disabled while CALLBRIDGE_CONTROL is "ari"');
+  }
+  const ariUrl = ariDisabled ? undefined : read(env, 'CALLBRIDGE_ARI_URL', httpUrl, 'http://127.0.0.1:8088');
+  const publicUrl = env.CALLBRIDGE_PUBLIC_URL ? read(env, 'CALLBRIDGE_PUBLIC_URL', httpUrl, '') : undefined;
+
+  return {
+    http: {
+      host: hostForcedToLoopback ? '127.0.0.1' : hostSetting,
+      port: read(env, 'CALLBRIDGE_HTTP_PORT', port(true), '8095'),
+      publicUrl: publicUrl?.replace(/\/+$/, ''),
+      hostForcedToLoopback,
+    },
+    dbPath: read(env, 'CALLBRIDGE_DB_PATH', nonEmpty, './data/callbridge.db'),
+    ami: {
+      host: read(env, 'CALLBRIDGE_AMI_HOST', host, '127.0.0.1'),
+      port: read(env, 'CALLBRIDGE_AMI_PORT', port(), '5038'),
+      username: read(env, 'CALLBRIDGE_AMI_USER', nonEmpty, 'callbridge'),
+      secret: env.CALLBRIDGE_AMI_SECRET ?? '',
+    },
+    ari: {
+      url: ariUrl?.replace(/\/+$/, ''),
+      username: read(env, 'CALLBRIDGE_ARI_USER', nonEmpty, 'callbridge'),
+      password: env.CALLBRIDGE_ARI_PASSWORD ?? '',
+      app: read(env, 'CALLBRIDGE_ARI_APP', z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"'), 'callbridge'),
+    },
+    control,
+    operatorChannel: read(env, 'CALLBRIDGE_OPERATOR_CHANNEL', template('{sip}'), 'PJSIP/{sip}'),
+    clientChannel: read(env, 'CALLBRIDGE_CLIENT_CHANNEL', template('{phone}'), 'Local/{phone}@from-internal'),
+    operatorRingTimeout: read(env, 'CALLBRIDGE_OPERATOR_RING_TIMEOUT', seconds, '30'),
+    clientRingTimeout: read(env, 'CALLBRIDGE_CLIENT_RING_TIMEOUT', seconds, '30'),
+    callerId: read(env, 'CALLBRIDGE_CALLER_ID', z.string().regex(/^[^\r\n]{1,80}$/, 'must be 1-80 characters without CR/LF'), '"{phone}" <{phone}>'),
+    sipPattern: read(env, 'CALLBRIDGE_SIP_PATTERN', pattern, '^[A-Za-z0-9_.-]{1,40}$'),
+    recordingsDir: read(env, 'CALLBRIDGE_RECORDINGS_DIR', nonEmpty, './data/recordings'),
+    apiTokens,
+    allowedNetworks: read(env, 'CALLBRIDGE_ALLOWED_NETWORKS', list(cidr, 'an IP address or CIDR'), ''),
+    connectors: read(env, 'CALLBRIDGE_CONNECTORS', connectorsSetting, '[]'),
+    simulate,
+    sim: {
+      amiPort: read(env, 'CALLBRIDGE_SIM_AMI_PORT', port(true), '0'),
+      ariPort: read(env, 'CALLBRIDGE_SIM_ARI_PORT', port(true), '0'),
+      timeScale: read(env, 'CALLBRIDGE_SIM_TIME_SCALE', z.coerce.number({ message: 'must be a number' }).positive('must be above 0').max(100, 'must be at most 100'), '1'),
+    },
+    logLevel: read(env, 'CALLBRIDGE_LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'info'),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Feeds the presence service from the Asterisk links: live AMI and ARI
+ * events, and a full resync (PJSIPShowEndpoints + PJSIPShowContacts +
+ * DeviceStateList, SIPpeers where chan_sip is loaded) after every (re)connect
+ * of either link. Live signals that arrive while a resync is running are held
+ * and applied after the snapshot, so an old snapshot never overwrites a newer
+ * event.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import { amiPresenceSignal, amiSnapshot, ariPresenceSignal } from '../asterisk/presence-signals.js';
+import type { PresenceSignal } from './model.js';
+import type { PresenceService } from './service.js';
+
+type AmiMessage = Record<string, string | string[]>;
+
+/** The part of the AMI client the feed needs. */
+export interface AmiLink extends EventEmitter {
+  readonly connected: boolean;
+  listAction(fields: Record<string, string>): Promise<{ events: AmiMessage[] }>;
+}
+
+export interface AriLink extends EventEmitter {
+  readonly connected: boolean;
+}
+
+export class PresenceFeed {
+  private resyncing = false;
+  private again = false;
+  private held: PresenceSignal[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly presence: PresenceService,
+    private readonly ami: AmiLink,
+    private readonly ari: AriLink | undefined,
+    private readonly log: Logger,
+    private readonly retryMs = 5000,
+  ) {
+    ami.on('connected', this.onConnected);
+    ami.on('event', this.onAmiEvent);
+    ari?.on('connected', this.onConnected);
+    ari?.on('event', this.onAriEvent);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.ami.off('connected', this.onConnected);
+    this.ami.off('event', this.onAmiEvent);
+    this.ari?.off('connected', this.onConnected);
+    this.ari?.off('event', this.onAriEvent);
+  }
+
+  private readonly onConnected = (): void => {
+    void this.resync();
+  };
+
+  private readonly onAmiEvent = (msg: AmiMessage): void => {
+    const sig = amiPresenceSignal(msg);
+    if (sig) this.signal(sig);
+  };
+
+  private readonly onAriEvent = (ev: Record<string, unknown>): void => {
+    const sig = ariPresenceSignal(ev);
+    if (sig) this.signal(sig);
+  };
+
+  private signal(sig: PresenceSignal): void {
+    if (this.resyncing) this.held.push(sig);
+    else this.presence.apply(sig);
+  }
+
+  /** Runs one resync now (or right after the one in progress). */
+  async resync(): Promise<void> {
+    if (this.resyncing) {
+      this.again = true;
+      return;
+    }
+    if (this.stopped || !this.ami.connected) return;
+    clearTimeout(this.retryTimer);
+    this.resyncing = true;
+    try {
+      const [endpoints, contacts, deviceStates, sipPeers] = await Promise.all([
+        this.list('PJSIPShowEndpoints'),
+        this.list('PJSIPShowContacts'),
+        this.list('DeviceStateList'),
+        this.list('SIPpeers'),
+      ]);
+      this.presence.resync(amiSnapshot({ endpoints, contacts, deviceStates, sipPeers }), 'AMI');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, `presence resync failed, retrying in ${this.retryMs} ms`);
+      this.retryTimer = setTimeout(() => void this.resync(), this.retryMs);
+      this.retryTimer.unref();
+    } finally {
+      this.resyncing = false;
+      const held = this.held;
+      this.held = [];
+      for (const sig of held) this.presence.apply(sig);
+    }
+    if (this.again) {
+      this.again = false;
+      await this.resync();
+    }
+  }
+
+  /**
+   * One list action's items. An Error answer means "nothing to list" for the
+   * quirks Asterisk has ("No Contacts found", SIPpeers without chan_sip);
+   * timeouts and lost connections still fail the resync.
+   */
+  private async list(action: string): Promise<AmiMessage[]> {
+    try {
+      return (await this.ami.listAction({ Action: action })).events;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ACTION_FAILED') return [];
+      throw err;
+    }
+  }
+}
