@@ -36,6 +36,8 @@ export class ApiError extends Error {
     message: string,
     /** the offending parameter, for INVALID_PARAMETER */
     readonly field?: string,
+    /** more facts for the caller, e.g. the call_id under which a refused call was recorded */
+    readonly extra?: Readonly<Record<string, string | number>>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -43,7 +45,7 @@ export class ApiError extends Error {
   }
 
   toBody(): { error: { code: ErrorCode; message: string; field?: string } } {
-    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
+    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}), ...this.extra } };
   }
 }
 

@@ -9,6 +9,8 @@ import { PresenceStore } from '../../src/presence/store.js';
 import { PresenceService } from '../../src/presence/service.js';
 import { presenceMethods } from '../../src/presence/http.js';
 
+const json = (r: Response): Promise<any> => r.json();
+
 const TOKEN = 'test-token-0123456789abcdef';
 
 const echo: ApiMethod = {
@@ -35,7 +37,7 @@ describe('paths and formats', () => {
       const res = await app().request(path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
-      expect(await res.json()).toEqual({ page: 1, per_page: 20, name: 'ab', items: [{ n: 1 }, { n: 2 }] });
+      expect(await json(res)).toEqual({ page: 1, per_page: 20, name: 'ab', items: [{ n: 1 }, { n: 2 }] });
     }
   });
 
@@ -54,13 +56,13 @@ describe('paths and formats', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'name=xy&per_page=5',
     });
-    expect(await form.json()).toMatchObject({ name: 'xy', per_page: 5 });
-    const json = await app().request('/api/echo.json', {
+    expect(await json(form)).toMatchObject({ name: 'xy', per_page: 5 });
+    const jsonRes = await app().request('/api/echo.json', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'zz', page: 3 }),
     });
-    expect(await json.json()).toMatchObject({ name: 'zz', page: 3 });
+    expect(await json(jsonRes)).toMatchObject({ name: 'zz', page: 3 });
   });
 });
 
@@ -68,7 +70,7 @@ describe('errors', () => {
   it('names the bad field in INVALID_PARAMETER, in both formats', async () => {
     const res = await app().request('/api/echo?name=AB');
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { code: 'INVALID_PARAMETER', message: 'name: must be lower-case letters', field: 'name' } });
+    expect(await json(res)).toEqual({ error: { code: 'INVALID_PARAMETER', message: 'name: must be lower-case letters', field: 'name' } });
     const xml = await app().request('/api/echo.xml?name=ab&per_page=1000');
     expect(xml.status).toBe(400);
     expect(await xml.text()).toContain('<error><code>INVALID_PARAMETER</code><message>per_page: must be an integer between 1 and 100</message><field>per_page</field></error>');
@@ -77,9 +79,9 @@ describe('errors', () => {
   it('refuses malformed JSON, conflicting repeats, unknown methods and other verbs', async () => {
     const bad = await app().request('/api/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.field).toBe('body');
+    expect((await json(bad)).error.field).toBe('body');
     const twice = await app().request('/api/echo?name=ab&name=cd');
-    expect((await twice.json()).error).toMatchObject({ code: 'INVALID_PARAMETER', field: 'name' });
+    expect((await json(twice)).error).toMatchObject({ code: 'INVALID_PARAMETER', field: 'name' });
     const unknown = await app().request('/api/nosuch.xml');
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toContain('<code>NOT_FOUND</code>');
@@ -93,7 +95,7 @@ describe('tokens', () => {
   it('accepts a Bearer header or a token parameter and refuses anything else', async () => {
     const a = app([TOKEN]);
     expect((await a.request('/api/echo?name=ab')).status).toBe(401);
-    expect((await (await a.request('/api/echo?name=ab')).json()).error.code).toBe('UNAUTHORIZED');
+    expect((await json(await a.request('/api/echo?name=ab'))).error.code).toBe('UNAUTHORIZED');
     expect((await a.request('/api/echo?name=ab&token=wrong-token-0123456789')).status).toBe(401);
     expect((await a.request('/api/echo?name=ab', { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
     expect((await a.request(`/api/echo?name=ab&token=${TOKEN}`)).status).toBe(200);
@@ -108,7 +110,7 @@ describe('tokens', () => {
   it('leaves /health open and reports it in the documented shape', async () => {
     const res = await app([TOKEN]).request('/health');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', ami: 'connected', ari: 'disabled', db: 'ok', version: 'x' });
+    expect(await json(res)).toEqual({ status: 'ok', ami: 'connected', ari: 'disabled', db: 'ok', version: 'x' });
   });
 });
 
@@ -131,7 +133,7 @@ describe('sipList and operatorHistory', () => {
     svc.apply({ kind: 'device', sip: '103', state: 'UNAVAILABLE' });
     const a = createApp({ log: silentLogger(), apiTokens: [], allowedNetworks: [], methods: presenceMethods(store), health: () => ({ status: 'ok' }) });
 
-    const all = await (await a.request('/api/sipList.json')).json();
+    const all = await json(await a.request('/api/sipList.json'));
     expect(all).toMatchObject({ page: 1, per_page: 20, total: 3 });
     expect(all.sips.map((s: { sip: string; status: string }) => [s.sip, s.status])).toEqual([
       ['101', 'online'],
@@ -140,12 +142,12 @@ describe('sipList and operatorHistory', () => {
     ]);
     expect(all.sips[0]).toEqual({ sip: '101', status: 'online', since: '2026-11-24T04:00:01.000Z', contact: 'sip:101@10.0.0.1:5060', user_agent: 'UA' });
 
-    const filtered = await (await a.request('/api/siplist?status=inuse,offline&per_page=1&page=2')).json();
+    const filtered = await json(await a.request('/api/siplist?status=inuse,offline&per_page=1&page=2'));
     expect(filtered).toMatchObject({ page: 2, per_page: 1, total: 2 });
     expect(filtered.sips.map((s: { sip: string }) => s.sip)).toEqual(['103']);
     expect((await a.request('/api/sipList?status=away')).status).toBe(400);
 
-    const hist = await (await a.request('/api/operatorHistory?sip=102')).json();
+    const hist = await json(await a.request('/api/operatorHistory?sip=102'));
     expect(hist.total).toBe(2);
     expect(hist.history[0]).toMatchObject({ sip: '102', status: 'inuse', previous_status: 'online', reason: 'DeviceStateChange INUSE', time: '2026-11-24T04:00:02.000Z' });
     expect(hist.history[1]).toMatchObject({ sip: '102', status: 'online', previous_status: null });

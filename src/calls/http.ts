@@ -1,0 +1,129 @@
+/** makeCall and the call history API: callHistory, orderHistory, orderRecords, recordList / RecordsList. */
+import { z } from 'zod';
+import type { ApiMethod } from '../http/app.js';
+import { ApiError, invalid } from '../http/errors.js';
+import { isoTime, paginationShape, parse, type Params } from '../http/params.js';
+import type { CallRow, CallStatusRow, RecordingRow } from '../db/schema.js';
+import type { CallService } from './service.js';
+import type { CallStore } from './store.js';
+
+const orderId = z.string({ message: 'is required' }).regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
+const callId = z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive integer').transform(Number);
+
+function makeCallSchema(sipPattern: RegExp) {
+  return z.object({
+    sip: z.string({ message: 'is required' }).max(40, 'is too long').regex(sipPattern, 'is not a valid SIP endpoint name'),
+    phone: z.string({ message: 'is required' }).regex(/^\+?\d{3,20}$/, 'must be 3-20 digits with an optional leading "+"'),
+    order_id: orderId,
+    external_key: z
+      .string()
+      .regex(/^[^\p{Cc}]{1,128}$/u, 'must be 1-128 printable characters')
+      .optional(),
+  });
+}
+
+/** CR or LF anywhere is refused before anything else looks at the request. */
+function refuseLineBreaks(params: Params): void {
+  for (const [k, v] of Object.entries(params)) {
+    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw invalid(/[\r\n]/.test(k) ? 'parameters' : k, 'must not contain CR or LF');
+  }
+}
+
+const statusJson = (s: CallStatusRow) => ({ id: s.id, call_id: s.callId, status: s.status, time: isoTime(s.time), details: s.details });
+
+export type UrlOf = (recordingId: number) => string;
+
+const recordingJson = (r: RecordingRow, c: CallRow | undefined, urlOf: UrlOf) => ({
+  id: r.id,
+  call_id: r.callId,
+  order_id: r.orderId,
+  external_key: c?.externalKey ?? null,
+  sip: c?.sip ?? null,
+  phone: c?.phone ?? null,
+  file: r.file,
+  url: urlOf(r.id),
+  format: r.format,
+  size: r.size,
+  duration: r.duration,
+  created_at: isoTime(r.startedAt),
+});
+
+export function callMethods(service: CallService, store: CallStore, opts: { sipPattern: RegExp; urlOf: UrlOf }): ApiMethod[] {
+  const makeCall = makeCallSchema(opts.sipPattern);
+  return [
+    {
+      names: ['makeCall'],
+      handle(params) {
+        refuseLineBreaks(params);
+        const p = parse(makeCall, params);
+        const r = service.makeCall({ sip: p.sip, phone: p.phone, orderId: p.order_id, externalKey: p.external_key });
+        return { call_id: r.callId };
+      },
+    },
+    {
+      names: ['callHistory'],
+      handle(params) {
+        const p = parse(
+          z.object({
+            call_id: callId.optional(),
+            since_id: z.string().regex(/^\d{1,16}$/, 'must be a non-negative integer').transform(Number).optional(),
+            ...paginationShape,
+          }),
+          params,
+        );
+        if (p.call_id !== undefined) {
+          if (!store.get(p.call_id)) throw new ApiError('NOT_FOUND', `no call ${p.call_id}`);
+          return { call_id: p.call_id, history: store.chain(p.call_id).map(statusJson) };
+        }
+        if (p.since_id !== undefined) {
+          const rows = store.statusesSince(p.since_id, p.per_page);
+          return { history: rows.map(statusJson), next_since_id: rows.at(-1)?.id ?? p.since_id };
+        }
+        const { rows, maxId } = store.latestStatuses(p.page, p.per_page);
+        return { page: p.page, per_page: p.per_page, history: rows.map(statusJson), next_since_id: maxId };
+      },
+    },
+    {
+      names: ['orderHistory'],
+      handle(params) {
+        const p = parse(z.object({ order_id: orderId, group_by_call: z.enum(['0', '1'], { message: 'must be 0 or 1' }).optional() }), params);
+        const chain = store.orderChain(p.order_id);
+        if (p.group_by_call !== '1') return { order_id: p.order_id, history: chain.map(statusJson) };
+        const byCall = new Map<number, CallStatusRow[]>();
+        for (const s of chain) byCall.set(s.callId, [...(byCall.get(s.callId) ?? []), s]);
+        return { order_id: p.order_id, calls: [...byCall].map(([id, rows]) => ({ call_id: id, history: rows.map(statusJson) })) };
+      },
+    },
+    {
+      names: ['orderRecords'],
+      handle(params) {
+        const p = parse(z.object({ order_id: orderId }), params);
+        const calls = store.orderCalls(p.order_id);
+        const recs = store.recordingsOf(calls.map((c) => c.id));
+        return {
+          order_id: p.order_id,
+          calls: calls.map((c) => ({
+            call_id: c.id,
+            sip: c.sip,
+            phone: c.phone,
+            status: c.status,
+            final: c.final,
+            started_at: isoTime(c.createdAt),
+            answered_at: isoTime(c.clientAnswerAt),
+            ended_at: isoTime(c.endedAt),
+            billsec: c.billsec,
+            records: recs.filter((r) => r.callId === c.id).map((r) => recordingJson(r, c, opts.urlOf)),
+          })),
+        };
+      },
+    },
+    {
+      names: ['recordList', 'RecordsList'],
+      handle(params) {
+        const p = parse(z.object(paginationShape), params);
+        const { total, rows } = store.listRecordings(p.page, p.per_page);
+        return { page: p.page, per_page: p.per_page, total, records: rows.map((r) => recordingJson(r.recording, r.call, opts.urlOf)) };
+      },
+    },
+  ];
+}

@@ -1,0 +1,222 @@
+/**
+ * Click-to-call: accepts makeCall requests, refuses what cannot be called (and
+ * records the attempt), hands accepted calls to the controller, and turns the
+ * controller's events into the stored status chain.
+ */
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
+import type { Logger } from '../log.js';
+import { ApiError } from '../http/errors.js';
+import type { PresenceStatus } from '../presence/model.js';
+import type { CallRow } from '../db/schema.js';
+import { FINAL_STATUSES, step, type CallEvent, type CallStatus, type StatusStep } from './chain.js';
+import { causeText } from './causes.js';
+import type { CallController, CallSink, CallStart, OpenCall, RecordingInfo } from './controller.js';
+import type { CallPatch, CallStore } from './store.js';
+import { wavDurationSeconds } from './wav.js';
+
+export interface MakeCallInput {
+  sip: string;
+  phone: string;
+  orderId: string;
+  externalKey: string | undefined;
+}
+
+export interface CallSettings {
+  operatorChannel: string;
+  clientChannel: string;
+  callerId: string;
+  operatorRingTimeout: number;
+  clientRingTimeout: number;
+}
+
+export interface StatusEvent {
+  callId: number;
+  orderId: string | null;
+  status: CallStatus;
+  time: number;
+  details: StatusStep['details'];
+}
+
+export const recordingNameOf = (orderId: string | null, callId: number): string => `order-${orderId ?? 'none'}-call-${callId}`;
+
+export class CallService extends EventEmitter {
+  private reconciling: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: CallStore,
+    private readonly presence: { status(sip: string): PresenceStatus | undefined },
+    private readonly controller: CallController,
+    private readonly settings: CallSettings,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+  }
+
+  /** Accepts or refuses a click-to-call; answers as soon as origination is started. */
+  makeCall(input: MakeCallInput): { callId: number; existing: boolean } {
+    const fingerprint = JSON.stringify([input.sip, input.phone, input.orderId]);
+    if (input.externalKey !== undefined) {
+      const existing = this.store.byExternalKey(input.externalKey);
+      if (existing) {
+        if (existing.requestFingerprint !== fingerprint) {
+          throw new ApiError('DUPLICATE_EXTERNAL_KEY', `external_key "${input.externalKey}" was already used for another call (call_id ${existing.id})`);
+        }
+        return { callId: existing.id, existing: true };
+      }
+    }
+    const refusal = this.refusal(input.sip);
+    if (refusal) {
+      // The attempt is recorded, without taking the external_key: a retry once the operator is free places the call.
+      const status: CallStatus = refusal.code === 'OPERATOR_OFFLINE' || refusal.code === 'OPERATOR_BUSY' ? refusal.code : 'ERROR';
+      const row = this.store.create(
+        { externalKey: null, requestFingerprint: fingerprint, orderId: input.orderId, sip: input.sip, phone: input.phone, control: this.controller.mode },
+        [{ status, details: { reason: refusal.code, sip: input.sip, phone: input.phone, ...(input.externalKey ? { externalKey: input.externalKey } : {}) } }],
+        this.now(),
+      );
+      this.log.info({ call_id: row.id, order_id: input.orderId, sip: input.sip, status, code: refusal.code }, 'call refused');
+      throw new ApiError(refusal.code, refusal.message, undefined, { call_id: row.id });
+    }
+    const at = this.now();
+    const row = this.store.create(
+      { externalKey: input.externalKey ?? null, requestFingerprint: fingerprint, orderId: input.orderId, sip: input.sip, phone: input.phone, control: this.controller.mode },
+      [{ status: 'CALL', details: { sip: input.sip, phone: input.phone } }],
+      at,
+    );
+    this.announce(row, [{ status: 'CALL', details: { sip: input.sip, phone: input.phone } }], at);
+    const start = this.startOf(row);
+    this.controller.start(start, this.sink).catch((err: unknown) => {
+      this.log.error({ call_id: row.id, err: (err as Error).message }, 'origination failed');
+      this.sink.event(row.id, { type: 'operator_failed', outcome: 'error', reason: `origination failed: ${(err as Error).message}` });
+    });
+    return { callId: row.id, existing: false };
+  }
+
+  private refusal(sip: string): { code: 'PBX_UNAVAILABLE' | 'UNKNOWN_OPERATOR' | 'OPERATOR_OFFLINE' | 'OPERATOR_BUSY'; message: string } | undefined {
+    if (!this.controller.available) return { code: 'PBX_UNAVAILABLE', message: 'Asterisk is not connected; the call cannot be placed now' };
+    const status = this.presence.status(sip);
+    if (status === undefined) return { code: 'UNKNOWN_OPERATOR', message: `Asterisk has no SIP endpoint "${sip}"` };
+    if (status === 'offline') return { code: 'OPERATOR_OFFLINE', message: `operator ${sip} is not registered or unreachable` };
+    if (status === 'inuse' || this.store.open().some((c) => c.sip === sip)) {
+      return { code: 'OPERATOR_BUSY', message: `operator ${sip} is already in a call` };
+    }
+    return undefined;
+  }
+
+  private startOf(row: CallRow): CallStart {
+    const fill = (t: string) =>
+      t.replaceAll('{sip}', row.sip ?? '').replaceAll('{phone}', row.phone ?? '').replaceAll('{order_id}', row.orderId ?? '').replaceAll('{call_id}', String(row.id));
+    return {
+      callId: row.id,
+      orderId: row.orderId ?? '',
+      sip: row.sip ?? '',
+      phone: row.phone ?? '',
+      operatorEndpoint: fill(this.settings.operatorChannel),
+      clientEndpoint: fill(this.settings.clientChannel),
+      operatorCallerId: fill(this.settings.callerId),
+      operatorTimeoutSec: this.settings.operatorRingTimeout,
+      clientTimeoutSec: this.settings.clientRingTimeout,
+      recordingName: recordingNameOf(row.orderId, row.id),
+    };
+  }
+
+  /** What controllers report through. */
+  readonly sink: CallSink = {
+    event: (callId, ev, patch, at) => this.apply(callId, ev, patch ?? {}, at ?? this.now()),
+    recordingStarted: (callId, rec, at) => this.recordingStarted(callId, rec, at ?? this.now()),
+    recordingFinished: (callId, rec, at) => void this.recordingFinished(callId, rec, at ?? this.now()),
+  };
+
+  private apply(callId: number, ev: CallEvent, patch: CallPatch, at: number): void {
+    const row = this.store.get(callId);
+    if (!row) {
+      this.log.warn({ call_id: callId, event: ev.type }, 'event for an unknown call');
+      return;
+    }
+    const steps = row.final ? [] : step({ last: row.status as CallStatus }, ev);
+    const times: CallPatch = {};
+    for (const s of steps) {
+      s.details = { ...s.details, sip: row.sip ?? undefined, phone: row.phone ?? undefined } as StatusStep['details'];
+      if (s.details.cause !== undefined && s.details.causeText === undefined) s.details.causeText = causeText(s.details.cause);
+      if (s.status === 'OPERATOR_CALLTO') times.operatorRingAt = row.operatorRingAt ?? at;
+      if (s.status === 'OPERATOR_PICKUP') times.operatorAnswerAt = row.operatorAnswerAt ?? at;
+      if (s.status === 'CLIENT_CALLTO') times.clientRingAt = row.clientRingAt ?? at;
+      if (s.status === 'CLIENT_PICKUP') times.clientAnswerAt = row.clientAnswerAt ?? at;
+      if (FINAL_STATUSES.has(s.status)) {
+        const answered = times.clientAnswerAt ?? row.clientAnswerAt;
+        times.endedAt = at;
+        times.billsec = answered ? Math.max(0, Math.floor((at - answered) / 1000)) : 0;
+        if (ev.cause !== undefined) {
+          times.hangupCause = ev.cause;
+          times.hangupCauseText = ev.causeText ?? causeText(ev.cause) ?? null;
+        }
+      }
+    }
+    // Channel ids and the like are kept even after the final status (for cleanup and reconciliation).
+    const merged: CallPatch = { ...patch, ...times };
+    if (steps.length === 0 && Object.keys(patch).length === 0) return;
+    this.store.advance(callId, steps, at, merged);
+    this.announce(row, steps, at);
+  }
+
+  private announce(row: CallRow, steps: readonly StatusStep[], at: number): void {
+    for (const s of steps) {
+      this.log.info({ call_id: row.id, order_id: row.orderId, status: s.status, ...s.details }, 'call status');
+      this.emit('status', { callId: row.id, orderId: row.orderId, status: s.status, time: at, details: s.details } satisfies StatusEvent);
+    }
+  }
+
+  private recordingStarted(callId: number, rec: RecordingInfo, at: number): void {
+    const row = this.store.get(callId);
+    if (!row) return;
+    this.store.startRecording({ callId, orderId: row.orderId, name: rec.name, file: rec.file, format: rec.format, startedAt: at });
+    this.log.info({ call_id: callId, file: rec.file }, 'recording started');
+  }
+
+  private async recordingFinished(callId: number, rec: RecordingInfo, at: number): Promise<void> {
+    let size = rec.size ?? null;
+    let duration = rec.duration ?? null;
+    try {
+      if (size === null) size = (await stat(rec.file)).size;
+      if (duration === null && rec.format === 'wav') duration = await wavDurationSeconds(rec.file);
+    } catch (err) {
+      this.log.warn({ call_id: callId, file: rec.file, err: (err as Error).message }, 'recording file not readable');
+    }
+    const updated = this.store.finishRecording(callId, rec.name, { size, duration, endedAt: at });
+    if (!updated) {
+      const row = this.store.get(callId);
+      if (!row) return;
+      const started = this.store.startRecording({ callId, orderId: row.orderId, name: rec.name, file: rec.file, format: rec.format, startedAt: at });
+      this.store.finishRecording(callId, started.name, { size, duration, endedAt: at });
+    }
+    this.log.info({ call_id: callId, file: rec.file, size, duration }, 'recording finished');
+  }
+
+  /** Brings every open call in line with what Asterisk still has; one run at a time. */
+  reconcile(): Promise<void> {
+    this.reconciling ??= (async () => {
+      try {
+        const open: OpenCall[] = this.store.open().map((c) => ({
+          callId: c.id,
+          status: c.status,
+          operatorChannel: c.operatorChannel,
+          clientChannel: c.clientChannel,
+          bridgeId: c.bridgeId,
+          linkedid: c.linkedid,
+          recordingName: recordingNameOf(c.orderId, c.id),
+        }));
+        if (open.length > 0) {
+          this.log.info({ open: open.length }, 'reconciling open calls with Asterisk');
+          await this.controller.reconcile(open, this.sink);
+        }
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'reconciliation failed');
+      } finally {
+        this.reconciling = undefined;
+      }
+    })();
+    return this.reconciling;
+  }
+}
+
