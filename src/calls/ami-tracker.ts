@@ -52,6 +52,11 @@ interface Tracked {
   originateDone: boolean;
   recordingFile?: string;
   recordingStarted: boolean;
+  /**
+   * The leg whose (Soft)HangupRequest came first: the order of Asterisk's
+   * Hangup events does not say who hung up (the Dial target often goes first).
+   */
+  hungUpFirst?: 'op' | 'client';
 }
 
 export class AmiCallTracker {
@@ -141,6 +146,9 @@ export class AmiCallTracker {
         return this.onOriginateResponse(msg);
       case 'MixMonitorStart':
         return this.onMixMonitorStart(msg);
+      case 'HangupRequest':
+      case 'SoftHangupRequest':
+        return this.onHangupRequest(msg);
       case 'Hangup':
         return this.onHangup(msg);
       default:
@@ -257,6 +265,12 @@ export class AmiCallTracker {
     return { name: t.recordingName, file, format: file.split('.').pop() ?? 'wav' };
   }
 
+  private onHangupRequest(m: AmiMessage): void {
+    const uniqueid = f(m, 'uniqueid') ?? '';
+    const t = this.byUniqueid.get(uniqueid);
+    if (t && !t.hungUpFirst) t.hungUpFirst = t.op?.uniqueid === uniqueid ? 'op' : 'client';
+  }
+
   private onHangup(m: AmiMessage): void {
     const uniqueid = f(m, 'uniqueid') ?? '';
     const t = this.byUniqueid.get(uniqueid);
@@ -264,7 +278,12 @@ export class AmiCallTracker {
     const cause = f(m, 'cause') === undefined ? undefined : Number(f(m, 'cause'));
     const causeText = f(m, 'cause-txt');
     const c = { ...(cause !== undefined && !Number.isNaN(cause) ? { cause } : {}), ...(causeText ? { causeText } : {}) };
-    if (t.op?.uniqueid === uniqueid) {
+    if (t.clientAnswered && t.hungUpFirst && (t.op?.uniqueid === uniqueid || t.client?.uniqueid === uniqueid)) {
+      // In conversation: whoever asked to hang up first ended it.
+      this.emit(t, { type: t.hungUpFirst === 'op' ? 'operator_hangup' : 'client_hangup', ...c });
+      if (t.op?.uniqueid === uniqueid) t.op.gone = true;
+      else t.client!.gone = true;
+    } else if (t.op?.uniqueid === uniqueid) {
       t.op.gone = true;
       t.opCause = c.cause;
       if (t.operatorAnswered) this.emit(t, { type: 'operator_hangup', ...c });

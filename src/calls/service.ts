@@ -146,7 +146,7 @@ export class CallService extends EventEmitter {
       if (FINAL_STATUSES.has(s.status)) {
         const answered = times.clientAnswerAt ?? row.clientAnswerAt;
         times.endedAt = at;
-        times.billsec = answered ? Math.max(0, Math.floor((at - answered) / 1000)) : 0;
+        times.billsec = answered ? Math.max(0, Math.round((at - answered) / 1000)) : 0;
         if (ev.cause !== undefined) {
           times.hangupCause = ev.cause;
           times.hangupCauseText = ev.causeText ?? causeText(ev.cause) ?? null;

@@ -1,0 +1,185 @@
+/**
+ * Composition root: open the database, start the simulated PBX when asked,
+ * connect AMI and ARI, wire the features, serve HTTP. `startDaemon` returns a
+ * handle whose `stop()` shuts everything down in order; main.ts adds the
+ * process concerns (signals, exit codes).
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { VERSION } from './version.js';
+import { databaseOk, openDatabase, type Db } from './db/index.js';
+import { AmiClient } from './asterisk/ami/index.js';
+import { AriClient } from './asterisk/ari/index.js';
+import { SimulatedAsterisk } from './simulator/index.js';
+import { createApp, type RouteGroup } from './http/app.js';
+import { simulatorRoutes } from './http/simulator.js';
+import { PresenceStore } from './presence/store.js';
+import { PresenceService } from './presence/service.js';
+import { PresenceFeed } from './presence/feed.js';
+import { presenceMethods } from './presence/http.js';
+import { CallStore } from './calls/store.js';
+import { CallService, recordingNameOf } from './calls/service.js';
+import { AmiCallController, AriCallController } from './calls/controllers.js';
+import type { CallController, CallStart, OpenCall } from './calls/controller.js';
+import { callMethods } from './calls/http.js';
+import { recordingRoutes } from './calls/recordings-http.js';
+
+/** How often open calls are compared with Asterisk's channels while connected. */
+const RECONCILE_EVERY_MS = 60_000;
+
+export interface Daemon {
+  readonly port: number;
+  readonly db: Db;
+  readonly ami: AmiClient;
+  readonly ari: AriClient | undefined;
+  readonly presence: PresenceService;
+  readonly calls: CallService;
+  readonly simulator: SimulatedAsterisk | undefined;
+  stop(): Promise<void>;
+}
+
+function listen(server: ServerType): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+  const db = openDatabase(config.dbPath);
+  let simulator: SimulatedAsterisk | undefined;
+  let ami = config.ami;
+  let ari = config.ari;
+
+  if (config.simulate) {
+    // The simulated PBX accepts the configured credentials; when none are set
+    // it makes up its own, so nothing secret needs configuring to try it.
+    const amiSecret = ami.secret || randomBytes(12).toString('hex');
+    const ariPassword = ari.password || randomBytes(12).toString('hex');
+    simulator = new SimulatedAsterisk({
+      amiPort: config.sim.amiPort,
+      ariPort: config.sim.ariPort,
+      amiUser: ami.username,
+      amiSecret,
+      ariUser: ari.username,
+      ariPassword,
+      recordingsDir: config.recordingsDir,
+      timeScale: config.sim.timeScale,
+      logger: log.child({ component: 'simulator' }),
+    });
+    const ports = await simulator.start();
+    ami = { ...ami, host: '127.0.0.1', port: ports.amiPort, secret: amiSecret };
+    ari = { ...ari, url: ports.ariUrl, password: ariPassword };
+  }
+
+  const amiClient = new AmiClient({ ...ami, logger: log.child({ component: 'ami' }) });
+  const ariClient = ari.url
+    ? new AriClient({
+        url: ari.url,
+        username: ari.username,
+        password: ari.password,
+        app: ari.app,
+        subscriptions: ['endpoint:PJSIP'],
+        logger: log.child({ component: 'ari' }),
+      })
+    : undefined;
+
+  const store = new PresenceStore(db);
+  const presence = new PresenceService(store, log.child({ component: 'presence' }));
+  const feed = new PresenceFeed(presence, amiClient, ariClient, log.child({ component: 'presence' }));
+
+  const callStore = new CallStore(db);
+  const callLog = log.child({ component: 'calls' });
+  const settings = {
+    operatorChannel: config.operatorChannel,
+    clientChannel: config.clientChannel,
+    callerId: config.callerId,
+    operatorRingTimeout: config.operatorRingTimeout,
+    clientRingTimeout: config.clientRingTimeout,
+  };
+  // Restarted calls are re-followed with what can be rebuilt from their row.
+  const startOf = (o: OpenCall): CallStart => {
+    const row = callStore.get(o.callId)!;
+    return {
+      callId: row.id,
+      orderId: row.orderId ?? '',
+      sip: row.sip ?? '',
+      phone: row.phone ?? '',
+      operatorEndpoint: config.operatorChannel.replaceAll('{sip}', row.sip ?? ''),
+      clientEndpoint: config.clientChannel.replaceAll('{phone}', row.phone ?? ''),
+      operatorCallerId: '',
+      operatorTimeoutSec: config.operatorRingTimeout,
+      clientTimeoutSec: config.clientRingTimeout,
+      recordingName: recordingNameOf(row.orderId, row.id),
+    };
+  };
+  const controller: CallController =
+    config.control === 'ami' || !ariClient
+      ? new AmiCallController(amiClient, config.recordingsDir, callLog)
+      : new AriCallController(ariClient, config.recordingsDir, startOf, callLog);
+  const calls = new CallService(callStore, presence, controller, settings, callLog);
+  const reconcile = () => {
+    if (controller.available) void calls.reconcile();
+  };
+  if (controller.mode === 'ari') ariClient!.on('connected', reconcile);
+  else amiClient.on('connected', reconcile);
+  const reconcileTimer = setInterval(reconcile, RECONCILE_EVERY_MS);
+  reconcileTimer.unref();
+
+  const health = () => {
+    const dbOk = databaseOk(db);
+    const amiState = amiClient.connected ? 'connected' : 'disconnected';
+    const ariState = ariClient ? (ariClient.connected ? 'connected' : 'disconnected') : 'disabled';
+    const ok = dbOk && amiState === 'connected' && ariState !== 'disconnected';
+    return { status: ok ? 'ok' : 'degraded', ami: amiState, ari: ariState, db: dbOk ? 'ok' : 'error', version: VERSION };
+  };
+
+  let baseUrl = config.http.publicUrl ?? '';
+  const routes: RouteGroup[] = [recordingRoutes(callStore), ...(simulator ? [simulatorRoutes(simulator)] : [])];
+  const app = createApp({
+    log: log.child({ component: 'http' }),
+    apiTokens: config.apiTokens,
+    allowedNetworks: config.allowedNetworks,
+    methods: [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` })],
+    health,
+    routes,
+  });
+  const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
+  let port: number;
+  try {
+    port = await listen(server);
+  } catch (err) {
+    await simulator?.stop();
+    db.$client.close();
+    throw err;
+  }
+  if (!baseUrl) baseUrl = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+  log.info({ host: config.http.host, port, version: VERSION, control: config.control }, 'HTTP API listening');
+
+  amiClient.start();
+  ariClient?.start();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      feed.stop();
+      clearInterval(reconcileTimer);
+      ariClient?.off('connected', reconcile);
+      amiClient.off('connected', reconcile);
+      await controller.stop();
+      await Promise.allSettled([amiClient.stop(), ariClient?.stop()]);
+      await simulator?.stop();
+      db.$client.close();
+      log.info('stopped');
+    })());
+
+  return { port, db, ami: amiClient, ari: ariClient, presence, calls, simulator, stop };
+}

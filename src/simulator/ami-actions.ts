@@ -1,0 +1,207 @@
+import { frame, formatTv } from './ami-format.js';
+import { listAction } from './ami-lists.js';
+import { response, type AmiMessage, type AmiServer, type AmiSession } from './ami-server.js';
+import { amiOriginate } from './originate.js';
+
+/** Classes a session may ask for with `Events:`; `on` means all of them. */
+function parseEvents(v: string | undefined): AmiSession['events'] {
+  if (v === undefined) return 'all';
+  const t = v.trim().toLowerCase();
+  if (t === 'off' || t === 'no' || t === 'false' || t === '0') return 'none';
+  if (t === 'on' || t === 'yes' || t === 'true' || t === 'all' || t === '') return 'all';
+  return new Set(t.split(',').map((c) => c.trim()));
+}
+
+function uptimeSeconds(server: AmiServer): string {
+  return String(Math.floor((Date.now() - server.world.startedAt.getTime()) / 1000));
+}
+
+/** Dispatches one action of a session, answering exactly as Asterisk 22's manager does. */
+export function handleAction(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
+  const action = msg.get('Action');
+  if (action === undefined || action === '') {
+    s.send(response('Error', msg, [['Message', 'Missing action in request']]));
+    return;
+  }
+  const name = action.toLowerCase();
+  if (name === 'login') return login(server, s, msg);
+  if (name === 'logoff') {
+    s.send(response('Goodbye', msg, [['Message', 'Thanks for all the fish.']]));
+    s.closing = true;
+    s.socket.end();
+    return;
+  }
+  if (!s.authenticated) {
+    s.send(response('Error', msg, [['Message', 'Permission denied']]));
+    return;
+  }
+  if (commonAction(server, s, msg, name)) return;
+  if (listAction(server, s, msg, name)) return;
+  s.send(response('Error', msg, [['Message', `Invalid/unknown command: ${action}. Use Action: ListCommands to show available commands.`]]));
+  server.broadcast(server.securityEvent('RequestBadFormat', s, 'Error', '1', [], [
+    ['RequestType', `Action: ${action}`], ['SessionTV', formatTv(s.since)], ['AccountID', s.username],
+  ]));
+}
+
+function login(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
+  const { user, secret } = server.opts;
+  const username = msg.get('Username') ?? '';
+  if (s.authenticated) {
+    s.send(response('Success', msg, [['Message', 'Already authenticated']]));
+    return;
+  }
+  if (username === user && (msg.get('Secret') ?? '') === secret) {
+    s.authenticated = true;
+    s.username = username;
+    s.events = parseEvents(msg.get('Events'));
+    s.send(response('Success', msg, [['Message', 'Authentication accepted']]));
+    const up = uptimeSeconds(server);
+    if (s.wants(['system'])) {
+      s.send(frame([['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', up], ['LastReload', up], ['Status', 'Fully Booted']]));
+    }
+    server.broadcast(server.securityEvent('SuccessfulAuth', s, 'Informational', '1', [['AccountID', username]], [
+      ['UsingPassword', '0'], ['SessionTV', formatTv(s.since)],
+    ]));
+    return;
+  }
+  // Asterisk answers a failed login after a pause and closes the connection ~1 ms later (C4)
+  s.closing = true;
+  server.world.later(1000, () => {
+    s.send(response('Error', msg, [['Message', 'Authentication failed']]));
+    server.broadcast(server.securityEvent('InvalidPassword', s, 'Error', '2', [['AccountID', username]], [
+      ['SessionTV', '1970-01-01T00:00:00.000+0000'],
+    ]), s);
+    setTimeout(() => s.socket.end(), 1);
+  });
+}
+
+/** Ping, Events, Originate, Hangup, MixMonitor, Getvar/Setvar, CoreSettings, CoreStatus. */
+function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: string): boolean {
+  const world = server.world;
+  switch (name) {
+    case 'ping': {
+      const now = Date.now();
+      const ts = `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')}`;
+      s.send(response('Success', msg, [['Ping', 'Pong'], ['Timestamp', ts]]));
+      return true;
+    }
+    case 'events': {
+      s.events = parseEvents(msg.get('EventMask'));
+      s.send(response('Success', msg, [['Events', s.events === 'none' ? 'Off' : 'On']]));
+      return true;
+    }
+    case 'originate':
+      originate(server, s, msg);
+      return true;
+    case 'hangup': {
+      const target = msg.get('Channel') ?? '';
+      const ch = target ? world.findChannel(target) : undefined;
+      if (!ch) {
+        s.send(response('Error', msg, [['Message', 'No such channel']]));
+        return true;
+      }
+      const cause = Number(msg.get('Cause'));
+      s.send(response('Success', msg, [['Message', 'Channel Hungup']]));
+      world.requestHangup(ch, Number.isInteger(cause) && cause > 0 ? { cause } : {});
+      return true;
+    }
+    case 'mixmonitor': {
+      const ch = world.findChannel(msg.get('Channel') ?? '');
+      const file = msg.get('File') ?? '';
+      if (!ch) {
+        s.send(response('Error', msg, [['Message', 'No such channel']]));
+        return true;
+      }
+      s.send(response('Success', msg));
+      world.startMixMonitor(ch, file || `${ch.id}.wav`, (msg.get('Options') ?? '').includes('b'));
+      return true;
+    }
+    case 'stopmixmonitor': {
+      const ch = world.findChannel(msg.get('Channel') ?? '');
+      if (!ch) {
+        s.send(response('Error', msg, [['Message', 'No such channel']]));
+        return true;
+      }
+      world.finishMixMonitor(ch);
+      s.send(response('Success', msg, [['Message', 'Stopped monitoring channel']]));
+      return true;
+    }
+    case 'getvar': {
+      const variable = msg.get('Variable') ?? '';
+      const chName = msg.get('Channel');
+      const ch = chName ? world.findChannel(chName) : undefined;
+      if (chName && !ch) {
+        s.send(response('Error', msg, [['Message', 'No such channel']]));
+        return true;
+      }
+      const value = ch ? ch.vars.get(variable) : world.globalVars.get(variable);
+      s.send(response('Success', msg, [['Variable', variable], ['Value', value ?? '']]));
+      return true;
+    }
+    case 'setvar': {
+      const variable = msg.get('Variable') ?? '';
+      const chName = msg.get('Channel');
+      const ch = chName ? world.findChannel(chName) : undefined;
+      if (chName && !ch) {
+        s.send(response('Error', msg, [['Message', 'No such channel']]));
+        return true;
+      }
+      if (ch) world.setVar(ch, variable, msg.get('Value') ?? '');
+      else world.globalVars.set(variable, msg.get('Value') ?? '');
+      s.send(response('Success', msg, [['Message', 'Variable Set']]));
+      return true;
+    }
+    case 'coresettings':
+      s.send(response('Success', msg, [
+        ['AMIversion', '11.0.0'], ['AsteriskVersion', '22.10.1'], ['SystemName', ''], ['CoreMaxCalls', '0'],
+        ['CoreMaxLoadAvg', '0.000000'], ['CoreRunUser', ''], ['CoreRunGroup', ''], ['CoreMaxFilehandles', '0'],
+        ['CoreRealTimeEnabled', 'No'], ['CoreCDRenabled', 'Yes'], ['CoreHTTPenabled', 'Yes'], ['SoundsSearchCustomDir', 'No'],
+      ]));
+      return true;
+    case 'corestatus': {
+      const start = world.startedAt.toISOString();
+      s.send(response('Success', msg, [
+        ['CoreStartupDate', start.slice(0, 10)], ['CoreStartupTime', start.slice(11, 19)],
+        ['CoreReloadDate', start.slice(0, 10)], ['CoreReloadTime', start.slice(11, 19)],
+        ['CoreCurrentCalls', String(world.channels.size)], ['CoreProcessedCalls', String(world.processedCalls)],
+      ]));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+function originate(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
+  const channel = msg.get('Channel') ?? '';
+  if (!channel) {
+    s.send(response('Error', msg, [['Message', 'Channel not specified']]));
+    return;
+  }
+  const variables: Array<[string, string]> = [];
+  for (const v of msg.getAll('Variable')) {
+    for (const part of v.split(/,(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {
+      const eq = part.indexOf('=');
+      if (eq > 0) variables.push([part.slice(0, eq), part.slice(eq + 1)]);
+    }
+  }
+  const timeout = Number(msg.get('Timeout'));
+  const isAsync = /^(true|yes|1|on)$/i.test(msg.get('Async') ?? '');
+  const params = {
+    actionId: msg.get('ActionID'),
+    channel,
+    context: msg.get('Context') ?? '',
+    exten: msg.get('Exten') ?? '',
+    priority: Number(msg.get('Priority')) || 1,
+    callerId: msg.get('CallerID'),
+    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30000,
+    variables,
+  };
+  if (isAsync) s.send(response('Success', msg, [['Message', 'Originate successfully queued']]));
+  amiOriginate(server.world, params, (ok) => {
+    if (isAsync) return;
+    s.send(ok
+      ? response('Success', msg, [['Message', 'Originate successfully queued']])
+      : response('Error', msg, [['Message', 'Originate failed']]));
+  });
+}

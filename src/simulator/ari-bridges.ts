@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { STEP_MS } from './dial.js';
+import { fail, type AriResult } from './stasis.js';
+import { writeSilenceWav } from './wav.js';
+import type { World } from './world.js';
+import type { Bridge, Channel, LiveRecording, Playback } from './types.js';
+
+/** Formats ARI can record in; every one of them is written as an 8 kHz WAV by the simulator. */
+const RECORD_FORMATS = new Set(['wav', 'wav16', 'gsm', 'ulaw', 'alaw', 'sln', 'g722']);
+
+/** Finishes recordings when their bridge empties or goes away (B1: RecordingFinished after the last channel left). */
+export function installBridgeHooks(world: World): void {
+  world.on('bridgeLeft', (bridge: Bridge) => {
+    if (bridge.channels.length === 0) for (const rec of [...bridge.recordings]) finishRecording(world, bridge, rec);
+  });
+  world.on('bridgeDestroying', (bridge: Bridge) => {
+    for (const rec of [...bridge.recordings]) finishRecording(world, bridge, rec);
+    for (const pb of [...bridge.playbacks]) stopPlayback(world, pb);
+  });
+}
+
+export function ariCreateBridge(world: World, opts: { type?: string; name?: string; bridgeId?: string }): Bridge {
+  if (opts.bridgeId) {
+    const existing = world.bridges.get(opts.bridgeId);
+    if (existing) return existing;
+  }
+  const type = (opts.type ?? 'mixing').split(',')[0]!.trim() || 'mixing';
+  return world.createBridge({ id: opts.bridgeId, name: opts.name ?? '', type, amiType: 'stasis', creator: 'Stasis' });
+}
+
+export function ariAddChannel(world: World, bridge: Bridge, ch: Channel): AriResult<void> {
+  if (!ch.stasis) return fail(422, 'Channel not in Stasis application');
+  bridge.apps.add(ch.stasis.app);
+  world.bridgeAdd(bridge, ch);
+  if (bridge.channels.length >= 2) {
+    for (const c of bridge.channels) {
+      world.setVar(c, 'BRIDGEPEER', bridge.channels.filter((o) => o !== c).map((o) => o.name).join(','));
+    }
+  }
+  return { ok: true, value: undefined };
+}
+
+export function ariRemoveChannel(world: World, bridge: Bridge, ch: Channel): AriResult<void> {
+  if (ch.bridge !== bridge) return fail(422, 'Channel not in this bridge');
+  world.setVar(ch, 'BRIDGEPEER', '');
+  world.bridgeRemove(bridge, ch);
+  return { ok: true, value: undefined };
+}
+
+export function ariDestroyBridge(world: World, bridge: Bridge): void {
+  world.destroyBridge(bridge);
+}
+
+/** POST /bridges/{id}/record: 201 `queued`, then RecordingStarted; RecordingFinished when the bridge empties. */
+export function ariRecordBridge(
+  world: World,
+  bridge: Bridge,
+  opts: { name?: string; format?: string; ifExists?: string },
+): AriResult<LiveRecording> {
+  const name = opts.name ?? '';
+  const format = opts.format ?? '';
+  if (!name || !format) return fail(400, `Missing parameter ${!name ? 'name' : 'format'}`);
+  if (!RECORD_FORMATS.has(format)) return fail(422, `Unknown format ${format}`);
+  if (world.liveRecordings.has(name)) return fail(409, 'Recording with the same name is already in progress');
+  const ifExists = opts.ifExists ?? 'fail';
+  if (ifExists === 'fail' && existsSync(join(world.recordingsDir, `${name}.${format}`))) {
+    return fail(409, 'Recording with the same name already exists on the system');
+  }
+  const rec: LiveRecording = { name, format, state: 'queued', targetUri: `bridge:${bridge.id}`, app: [...bridge.apps][0] };
+  world.liveRecordings.set(name, rec);
+  bridge.recordings.push(rec);
+  world.later(STEP_MS, () => {
+    if (rec.state !== 'queued') return;
+    rec.state = 'recording';
+    rec.startedAt = Date.now();
+    world.emitEvent({ type: 'RecordingStarted', rec });
+  });
+  return { ok: true, value: rec };
+}
+
+export function finishRecording(world: World, bridge: Bridge | undefined, rec: LiveRecording): void {
+  if (rec.state === 'done' || rec.state === 'failed' || rec.state === 'canceled') return;
+  const started = rec.startedAt ?? Date.now();
+  rec.duration = Math.round(world.simulatedSeconds(Date.now() - started));
+  rec.state = 'done';
+  world.liveRecordings.delete(rec.name);
+  if (bridge) bridge.recordings = bridge.recordings.filter((r) => r !== rec);
+  try {
+    writeSilenceWav(join(world.recordingsDir, `${rec.name}.${rec.format}`), rec.duration);
+  } catch (err) {
+    world.logger.error({ err, name: rec.name }, 'could not write simulated recording');
+  }
+  world.emitEvent({ type: 'RecordingFinished', rec });
+}
+
+/** POST /bridges/{id}/play: tones play until stopped, other media for about a second. */
+export function ariPlayBridge(world: World, bridge: Bridge, opts: { media: string; playbackId?: string; lang?: string }): Playback {
+  const pb: Playback = {
+    id: opts.playbackId ?? randomUUID(),
+    mediaUri: opts.media,
+    targetUri: `bridge:${bridge.id}`,
+    language: opts.lang ?? 'en',
+    state: 'queued',
+    app: [...bridge.apps][0],
+    bridgeId: bridge.id,
+  };
+  world.playbacks.set(pb.id, pb);
+  bridge.playbacks.push(pb);
+  world.later(STEP_MS, () => {
+    if (pb.state !== 'queued') return;
+    pb.state = 'playing';
+    world.emitEvent({ type: 'PlaybackStarted', playback: pb });
+    if (!opts.media.startsWith('tone:')) pb.timer = world.later(1000, () => stopPlayback(world, pb));
+  });
+  return pb;
+}
+
+export function stopPlayback(world: World, pb: Playback): void {
+  if (pb.state === 'done' || pb.state === 'failed') return;
+  world.cancel(pb.timer);
+  pb.state = 'done';
+  world.playbacks.delete(pb.id);
+  const bridge = pb.bridgeId ? world.bridges.get(pb.bridgeId) : undefined;
+  if (bridge) bridge.playbacks = bridge.playbacks.filter((p) => p !== pb);
+  world.emitEvent({ type: 'PlaybackFinished', playback: pb });
+}
+
+/** Stored recordings: the audio files in the recordings directory. */
+export function storedRecordings(world: World): Array<{ name: string; format: string }> {
+  let files: string[] = [];
+  try {
+    files = readdirSync(world.recordingsDir);
+  } catch {
+    return [];
+  }
+  const out: Array<{ name: string; format: string }> = [];
+  for (const f of files) {
+    const dot = f.lastIndexOf('.');
+    if (dot <= 0) continue;
+    const format = f.slice(dot + 1);
+    if (RECORD_FORMATS.has(format)) out.push({ name: f.slice(0, dot), format });
+  }
+  return out;
+}

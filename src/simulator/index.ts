@@ -1,0 +1,101 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import { AmiServer } from './ami-server.js';
+import { AriServer, type AriRequestInfo } from './ari-server.js';
+import { registerEndpoint, unregisterEndpoint } from './presence.js';
+import { World } from './world.js';
+
+export interface SimulatorOptions {
+  /** default 127.0.0.1 */
+  host?: string;
+  /** 0 (default) = a free port */
+  amiPort?: number;
+  /** 0 (default) = a free port */
+  ariPort?: number;
+  amiUser: string;
+  amiSecret: string;
+  ariUser: string;
+  ariPassword: string;
+  /** where recordings (small silent WAV files) are written */
+  recordingsDir: string;
+  /** multiplies every cast delay and client-requested ring timeout (1 = real time) */
+  timeScale?: number;
+  logger: Logger;
+}
+
+export interface SimulatorAddresses {
+  amiPort: number;
+  ariPort: number;
+  /** `http://<host>:<port>` */
+  ariUrl: string;
+}
+
+export type { AriRequestInfo };
+
+/**
+ * A simulated Asterisk 22 speaking real AMI (TCP) and ARI (HTTP + websocket) with
+ * the fixed cast of SPEC section 1. Emits `amiAction` ({fields, raw}) for every AMI
+ * action received and `ariRequest` ({method, path, query, body}) for every ARI REST request.
+ */
+export class SimulatedAsterisk extends EventEmitter {
+  private readonly world: World;
+  private readonly ami: AmiServer;
+  private readonly ari: AriServer;
+  private started = false;
+
+  constructor(private readonly opts: SimulatorOptions) {
+    super();
+    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, logger: opts.logger });
+    this.ami = new AmiServer({
+      world: this.world,
+      user: opts.amiUser,
+      secret: opts.amiSecret,
+      logger: opts.logger,
+      onAction: (msg) => this.emit('amiAction', { fields: msg.fields(), raw: msg.raw }),
+    });
+    this.ari = new AriServer({
+      world: this.world,
+      user: opts.ariUser,
+      password: opts.ariPassword,
+      logger: opts.logger,
+      onRequest: (info) => this.emit('ariRequest', info),
+    });
+  }
+
+  async start(): Promise<SimulatorAddresses> {
+    if (this.started) throw new Error('simulator already started');
+    this.started = true;
+    const host = this.opts.host ?? '127.0.0.1';
+    const amiPort = await this.ami.listen(this.opts.amiPort ?? 0, host);
+    const ariPort = await this.ari.listen(this.opts.ariPort ?? 0, host);
+    this.opts.logger.info({ amiPort, ariPort }, 'simulated Asterisk listening');
+    return { amiPort, ariPort, ariUrl: `http://${host}:${ariPort}` };
+  }
+
+  /** Closes every socket and server and clears every timer. */
+  async stop(): Promise<void> {
+    this.world.stop();
+    await Promise.all([this.ami.close(), this.ari.close()]);
+  }
+
+  register(sip: string): boolean {
+    return registerEndpoint(this.world, sip);
+  }
+
+  unregister(sip: string): boolean {
+    return unregisterEndpoint(this.world, sip);
+  }
+
+  /** Destroys every current AMI session or ARI websocket; the servers keep listening. Returns how many were cut. */
+  disconnect(link: 'ami' | 'ari'): number {
+    return link === 'ami' ? this.ami.disconnectAll() : this.ari.disconnectAll();
+  }
+
+  endpointStates(): Array<{ sip: string; registered: boolean; deviceState: string }> {
+    return [...this.world.endpoints.values()].map((ep) => ({
+      sip: ep.sip,
+      registered: ep.registered,
+      deviceState: this.world.deviceStateOf(`PJSIP/${ep.sip}`),
+    }));
+  }
+}

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import type { World } from './world.js';
+
+/**
+ * A phone REGISTERs (C1): digest challenge, then the contact appears as
+ * NonQualified and right away Reachable, the peer becomes Reachable and the
+ * device NOT_INUSE. A refresh of an existing registration changes nothing.
+ */
+export function registerEndpoint(world: World, sip: string): boolean {
+  const ep = world.endpoints.get(sip);
+  if (!ep) return false;
+  if (ep.registered) return true;
+  ep.callId = `${randomUUID().slice(0, 8)}@127.0.0.1`;
+  ep.registeredAt = Date.now();
+  world.emitEvent({ type: 'Security', name: 'ChallengeSent', ep, callId: ep.callId });
+  world.emitEvent({ type: 'Security', name: 'SuccessfulAuth', ep, callId: ep.callId });
+  world.emitEvent({ type: 'ContactStatus', ep, status: 'NonQualified', rtt: 0, endpointOnline: false });
+  ep.registered = true;
+  world.emitEvent({ type: 'EndpointStateChange', ep });
+  world.emitEvent({ type: 'PeerStatus', ep, status: 'Reachable' });
+  world.emitEvent({ type: 'ContactStatus', ep, status: 'Reachable', rtt: ep.roundtripUsec, endpointOnline: true });
+  world.refreshDevice(`PJSIP/${sip}`, true);
+  return true;
+}
+
+/** The phone un-REGISTERs (Expires: 0): device UNAVAILABLE, peer Unreachable, contact Removed (C1). */
+export function unregisterEndpoint(world: World, sip: string): boolean {
+  const ep = world.endpoints.get(sip);
+  if (!ep) return false;
+  if (!ep.registered) return true;
+  world.emitEvent({ type: 'Security', name: 'ChallengeSent', ep, callId: ep.callId });
+  world.emitEvent({ type: 'Security', name: 'SuccessfulAuth', ep, callId: ep.callId });
+  ep.registered = false;
+  world.refreshDevice(`PJSIP/${sip}`, true);
+  world.emitEvent({ type: 'EndpointStateChange', ep });
+  world.emitEvent({ type: 'PeerStatus', ep, status: 'Unreachable' });
+  world.emitEvent({ type: 'ContactStatus', ep, status: 'Removed', rtt: 0, endpointOnline: false });
+  return true;
+}
+
+/** The SIP contact URI of a cast phone, as it appears in ContactStatus and PJSIPShowContacts. */
+export function contactUri(world: World, sip: string): string {
+  const ep = world.endpoints.get(sip);
+  return `sip:${sip}@127.0.0.1:${ep?.port ?? 5060};transport=UDP`;
+}

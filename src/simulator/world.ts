@@ -1,0 +1,382 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import { CAST_OPERATORS, OPERATOR_CONTEXT } from './cast.js';
+import { writeSilenceWav } from './wav.js';
+import type { Bridge, ChanState, Channel, DeviceState, Endpoint, HangupRequest, LiveRecording, Playback, SimEvent } from './types.js';
+
+export interface WorldOptions {
+  timeScale: number;
+  recordingsDir: string;
+  logger: Logger;
+}
+
+export interface NewChannelSpec {
+  tech: 'PJSIP' | 'Local';
+  /** `101`, a trunk name, or for Local channels `<exten>@<context>` */
+  resource: string;
+  endpoint?: string;
+  context: string;
+  exten: string;
+  callerNum?: string;
+  callerName?: string;
+  linkedid?: string;
+  /** ARI channelId */
+  id?: string;
+  state?: ChanState;
+  /** for Local channels: which half, and the shared name suffix */
+  localHalf?: 1 | 2;
+  localSuffix?: string;
+}
+
+/**
+ * The simulated PBX state: endpoints, channels, bridges and timers. Every change
+ * is published as a neutral {@link SimEvent} on the `event` channel.
+ */
+export class World extends EventEmitter {
+  readonly endpoints = new Map<string, Endpoint>();
+  readonly channels = new Map<string, Channel>();
+  readonly bridges = new Map<string, Bridge>();
+  readonly liveRecordings = new Map<string, LiveRecording>();
+  readonly playbacks = new Map<string, Playback>();
+  readonly globalVars = new Map<string, string>([['DEFAULT_DIAL_TIMEOUT', '30']]);
+  readonly startedAt = new Date();
+  readonly timeScale: number;
+  readonly recordingsDir: string;
+  readonly logger: Logger;
+  processedCalls = 0;
+  private uidSeq = 0;
+  private nameSeq = 0;
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly pendingDevices = new Set<string>();
+  private stopped = false;
+
+  constructor(opts: WorldOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.timeScale = opts.timeScale;
+    this.recordingsDir = opts.recordingsDir;
+    this.logger = opts.logger;
+    for (const op of CAST_OPERATORS) {
+      const port = 5100 + Number(op.sip.slice(-2));
+      const ep: Endpoint = {
+        sip: op.sip,
+        registered: op.registeredAtStart,
+        context: OPERATOR_CONTEXT,
+        callerName: `Operator ${op.sip}`,
+        userAgent: op.userAgent,
+        port,
+        callId: randomUUID(),
+        registeredAt: Date.now(),
+        roundtripUsec: 700 + port % 100,
+        deviceState: op.registeredAtStart ? 'NOT_INUSE' : 'UNAVAILABLE',
+      };
+      this.endpoints.set(op.sip, ep);
+      this.devices.set(`PJSIP/${op.sip}`, ep.deviceState);
+    }
+  }
+
+  emitEvent(e: SimEvent): void {
+    this.emit('event', e);
+  }
+
+  /** Runs `fn` after `ms` cast milliseconds (scaled by timeScale); tied to `ch` when given. */
+  later(ms: number, fn: () => void, ch?: Channel): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      ch?.timers.delete(t);
+      if (this.stopped) return;
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error({ err }, 'simulator step failed');
+      }
+    }, Math.max(0, ms * this.timeScale));
+    this.timers.add(t);
+    ch?.timers.add(t);
+    return t;
+  }
+
+  cancel(t: NodeJS.Timeout | undefined): void {
+    if (!t) return;
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  newUniqueid(): string {
+    return `${Math.floor(Date.now() / 1000)}.${this.uidSeq++}`;
+  }
+
+  newNameSuffix(): string {
+    return (this.nameSeq++).toString(16).padStart(8, '0');
+  }
+
+  createChannel(spec: NewChannelSpec): Channel {
+    const id = spec.id ?? this.newUniqueid();
+    const suffix = spec.localSuffix ?? this.newNameSuffix();
+    const name = spec.tech === 'Local' ? `Local/${spec.resource}-${suffix};${spec.localHalf ?? 1}` : `PJSIP/${spec.resource}-${suffix}`;
+    const ch: Channel = {
+      id,
+      name,
+      linkedid: spec.linkedid ?? id,
+      device: `${spec.tech}/${spec.resource}`,
+      endpoint: spec.endpoint,
+      state: spec.state ?? 'Down',
+      callerNum: spec.callerNum ?? '',
+      callerName: spec.callerName ?? '',
+      connectedNum: '',
+      connectedName: '',
+      accountCode: '',
+      language: 'en',
+      context: spec.context,
+      exten: spec.exten,
+      priority: 1,
+      appName: '',
+      appData: '',
+      vars: new Map(),
+      created: new Date(),
+      protocolId: randomUUID(),
+      apps: new Set(),
+      ariVisible: false,
+      alive: true,
+      timers: new Set(),
+    };
+    this.channels.set(id, ch);
+    this.processedCalls++;
+    this.emitEvent({ type: 'Newchannel', ch });
+    return ch;
+  }
+
+  findChannel(nameOrId: string): Channel | undefined {
+    const byId = this.channels.get(nameOrId);
+    if (byId) return byId;
+    for (const ch of this.channels.values()) if (ch.name === nameOrId) return ch;
+    return undefined;
+  }
+
+  setVar(ch: Channel, variable: string, value: string): void {
+    ch.vars.set(variable.replace(/^_{1,2}/, ''), value);
+    this.emitEvent({ type: 'VarSet', ch, variable, value });
+  }
+
+  /** Moves the channel to a dialplan step and publishes Newexten. */
+  newexten(ch: Channel, context: string, exten: string, priority: number, app: string, appData: string): void {
+    ch.context = context;
+    ch.exten = exten;
+    ch.priority = priority;
+    ch.appName = app;
+    ch.appData = appData;
+    this.emitEvent({ type: 'Newexten', ch, extension: exten, app, appData });
+  }
+
+  setCaller(ch: Channel, num: string, name: string): void {
+    ch.callerNum = num;
+    ch.callerName = name;
+    this.emitEvent({ type: 'NewCallerid', ch });
+  }
+
+  setConnected(ch: Channel, num: string, name: string): void {
+    ch.connectedNum = num;
+    ch.connectedName = name;
+    this.emitEvent({ type: 'NewConnectedLine', ch });
+  }
+
+  /** Newstate; the device state follows at once, or after the current step with `deferDevice`. */
+  setState(ch: Channel, state: ChanState, deferDevice = false): void {
+    if (ch.state === state) return;
+    ch.state = state;
+    if (state === 'Up' && !ch.answered) ch.answered = new Date();
+    this.emitEvent({ type: 'Newstate', ch });
+    this.refreshDevice(ch.device, !deferDevice);
+    const partner = ch.localPartner;
+    if (state === 'Up' && partner?.alive) this.setState(partner, 'Up');
+  }
+
+  /**
+   * A hangup asked for from outside the far end (AMI Hangup, ARI DELETE): Asterisk
+   * flags the channel with AST_SOFTHANGUP_EXPLICIT, which both AMI and ARI report as cause 32.
+   */
+  requestHangup(ch: Channel, req: HangupRequest = {}): void {
+    if (!ch.alive) return;
+    this.emitEvent({ type: 'SoftHangupRequest', ch, cause: 32 });
+    // hanging up the `;2` half of a Local pair ends the call its `;1` half is part of
+    const owner = !ch.onHangupRequest && ch.localPartner?.onHangupRequest ? ch.localPartner : ch;
+    const handler = owner.onHangupRequest;
+    owner.onHangupRequest = undefined;
+    if (handler) handler(req);
+    else this.destroyChannel(ch, req.cause ?? 16);
+  }
+
+  /** Publishes Hangup, stops the channel's timers and recordings, refreshes its device state. */
+  destroyChannel(ch: Channel, cause: number, techCause?: number): void {
+    if (!ch.alive) return;
+    ch.alive = false;
+    ch.onHangupRequest = undefined;
+    for (const t of ch.timers) this.cancel(t);
+    ch.timers.clear();
+    if (ch.bridge) this.bridgeRemove(ch.bridge, ch);
+    this.finishMixMonitor(ch);
+    this.emitEvent({ type: 'Hangup', ch, cause, techCause });
+    this.channels.delete(ch.id);
+    this.refreshDevice(ch.device);
+    if (ch.localPartner?.alive) this.destroyChannel(ch.localPartner, cause);
+  }
+
+  deviceStateOf(device: string): DeviceState {
+    const ep = device.startsWith('PJSIP/') ? this.endpoints.get(device.slice(6)) : undefined;
+    if (ep && !ep.registered) return 'UNAVAILABLE';
+    let up = false;
+    let ringing = false;
+    for (const ch of this.channels.values()) {
+      if (ch.device !== device || !ch.alive) continue;
+      if (ch.state === 'Up') up = true;
+      else if (ch.state === 'Ringing') ringing = true;
+    }
+    if (up && ringing) return 'RINGINUSE';
+    if (up) return 'INUSE';
+    if (ringing) return 'RINGING';
+    return 'NOT_INUSE';
+  }
+
+  /**
+   * Recomputes a device's state and publishes DeviceStateChange when it changed.
+   * Asterisk computes device states asynchronously; without `immediate` the change
+   * is published once the current step's events are out (as after a Hangup in the traces).
+   */
+  refreshDevice(device: string, immediate = false): void {
+    if (immediate) {
+      this.publishDevice(device);
+      return;
+    }
+    if (this.pendingDevices.size === 0) queueMicrotask(() => this.flushDevices());
+    this.pendingDevices.add(device);
+  }
+
+  private flushDevices(): void {
+    const devices = [...this.pendingDevices];
+    this.pendingDevices.clear();
+    for (const d of devices) this.publishDevice(d);
+  }
+
+  private publishDevice(device: string): void {
+    const state = this.deviceStateOf(device);
+    const prev = this.devices.get(device);
+    this.devices.set(device, state);
+    if (prev === state || (prev === undefined && state === 'NOT_INUSE')) return;
+    const ep = device.startsWith('PJSIP/') ? this.endpoints.get(device.slice(6)) : undefined;
+    if (ep) ep.deviceState = state;
+    if (!this.stopped) this.emitEvent({ type: 'DeviceStateChange', device, state });
+  }
+
+  /** Known devices and their states, cast endpoints first. */
+  deviceStates(): Array<[string, DeviceState]> {
+    return [...this.devices.entries()];
+  }
+
+  createBridge(opts: { id?: string; name: string; type: string; amiType: string; creator: string }): Bridge {
+    const bridge: Bridge = {
+      id: opts.id ?? randomUUID(),
+      name: opts.name,
+      type: opts.type,
+      amiType: opts.amiType,
+      technology: 'simple_bridge',
+      creator: opts.creator,
+      channels: [],
+      created: new Date(),
+      apps: new Set(),
+      recordings: [],
+      playbacks: [],
+      videoMode: 'talker',
+    };
+    this.bridges.set(bridge.id, bridge);
+    this.emitEvent({ type: 'BridgeCreate', bridge });
+    return bridge;
+  }
+
+  bridgeAdd(bridge: Bridge, ch: Channel): void {
+    if (ch.bridge === bridge) return;
+    if (ch.bridge) this.bridgeRemove(ch.bridge, ch);
+    bridge.channels.push(ch);
+    ch.bridge = bridge;
+    for (const app of ch.apps) bridge.apps.add(app);
+    this.emitEvent({ type: 'BridgeEnter', bridge, ch });
+    this.updateMixMonitors(bridge);
+  }
+
+  /** Takes a channel out of its bridge (BridgeLeave); listeners of `bridgeLeft` react to a bridge emptying. */
+  bridgeRemove(bridge: Bridge, ch: Channel): void {
+    const idx = bridge.channels.indexOf(ch);
+    if (idx < 0) return;
+    bridge.channels.splice(idx, 1);
+    ch.bridge = undefined;
+    this.emitEvent({ type: 'BridgeLeave', bridge, ch });
+    this.pauseMixMonitor(ch);
+    this.updateMixMonitors(bridge);
+    this.emit('bridgeLeft', bridge, ch);
+  }
+
+  destroyBridge(bridge: Bridge): void {
+    if (!this.bridges.has(bridge.id)) return;
+    for (const ch of [...bridge.channels]) this.bridgeRemove(bridge, ch);
+    this.bridges.delete(bridge.id);
+    this.emit('bridgeDestroying', bridge);
+    this.emitEvent({ type: 'BridgeDestroy', bridge });
+  }
+
+  /** MixMonitor(file[,b]) on a channel: VarSet MIXMONITOR_FILENAME + MixMonitorStart, as the traces show. */
+  startMixMonitor(ch: Channel, file: string, bridgedOnly: boolean): string {
+    const path = file.startsWith('/') ? file : join(this.recordingsDir, file);
+    ch.mixMonitor = { file: path, bridgedOnly, startedAt: Date.now(), recordedMs: 0 };
+    this.setVar(ch, 'MIXMONITOR_FILENAME', path);
+    this.emitEvent({ type: 'MixMonitorStart', ch });
+    if (ch.bridge) this.updateMixMonitors(ch.bridge);
+    return path;
+  }
+
+  /** Ends a MixMonitor and writes its file (silence, as long as the recorded part of the call). */
+  finishMixMonitor(ch: Channel): void {
+    const mm = ch.mixMonitor;
+    if (!mm) return;
+    ch.mixMonitor = undefined;
+    this.pauseMixMonitorOf(mm);
+    const wallMs = mm.bridgedOnly ? mm.recordedMs : Date.now() - mm.startedAt;
+    try {
+      writeSilenceWav(mm.file, this.simulatedSeconds(wallMs));
+    } catch (err) {
+      this.logger.error({ err, file: mm.file }, 'could not write simulated recording');
+    }
+  }
+
+  /** Converts wall-clock milliseconds back to cast seconds (recordings last as long as the simulated call). */
+  simulatedSeconds(wallMs: number): number {
+    return this.timeScale > 0 ? wallMs / 1000 / this.timeScale : wallMs / 1000;
+  }
+
+  private updateMixMonitors(bridge: Bridge): void {
+    const talking = bridge.channels.length >= 2;
+    for (const ch of bridge.channels) {
+      const mm = ch.mixMonitor;
+      if (!mm) continue;
+      if (talking && mm.bridgedSince === undefined) mm.bridgedSince = Date.now();
+      if (!talking) this.pauseMixMonitorOf(mm);
+    }
+  }
+
+  private pauseMixMonitor(ch: Channel): void {
+    if (ch.mixMonitor) this.pauseMixMonitorOf(ch.mixMonitor);
+  }
+
+  private pauseMixMonitorOf(mm: NonNullable<Channel['mixMonitor']>): void {
+    if (mm.bridgedSince === undefined) return;
+    mm.recordedMs += Date.now() - mm.bridgedSince;
+    mm.bridgedSince = undefined;
+  }
+}
