@@ -42,6 +42,7 @@ export const recordingNameOf = (orderId: string | null, callId: number): string 
 
 export class CallService extends EventEmitter {
   private reconciling: Promise<void> | undefined;
+  private reconcileAgain = false;
 
   constructor(
     private readonly store: CallStore,
@@ -193,29 +194,37 @@ export class CallService extends EventEmitter {
     this.log.info({ call_id: callId, file: rec.file, size, duration }, 'recording finished');
   }
 
-  /** Brings every open call in line with what Asterisk still has; one run at a time. */
-  reconcile(): Promise<void> {
-    this.reconciling ??= (async () => {
-      try {
-        const open: OpenCall[] = this.store.open().map((c) => ({
-          callId: c.id,
-          status: c.status,
-          operatorChannel: c.operatorChannel,
-          clientChannel: c.clientChannel,
-          bridgeId: c.bridgeId,
-          linkedid: c.linkedid,
-          recordingName: recordingNameOf(c.orderId, c.id),
-        }));
-        if (open.length > 0) {
-          this.log.info({ open: open.length }, 'reconciling open calls with Asterisk');
-          await this.controller.reconcile(open, this.sink);
+  /** Brings every open call in line with what Asterisk still has; one run at a time, a request meanwhile runs once more after it. */
+  async reconcile(): Promise<void> {
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    const run = async () => {
+      do {
+        this.reconcileAgain = false;
+        try {
+          const open: OpenCall[] = this.store.open().map((c) => ({
+            callId: c.id,
+            status: c.status,
+            operatorChannel: c.operatorChannel,
+            clientChannel: c.clientChannel,
+            bridgeId: c.bridgeId,
+            linkedid: c.linkedid,
+            recordingName: recordingNameOf(c.orderId, c.id),
+          }));
+          if (open.length > 0) {
+            this.log.info({ open: open.length }, 'reconciling open calls with Asterisk');
+            await this.controller.reconcile(open, this.sink);
+          }
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'reconciliation failed');
         }
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'reconciliation failed');
-      } finally {
-        this.reconciling = undefined;
-      }
-    })();
+      } while (this.reconcileAgain);
+    };
+    this.reconciling = run().finally(() => {
+      this.reconciling = undefined;
+    });
     return this.reconciling;
   }
 }

@@ -27,6 +27,7 @@ export interface StatusChange {
 
 export class PresenceService extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
+  private resyncCount = 0;
 
   constructor(
     private readonly store: PresenceStore,
@@ -41,6 +42,11 @@ export class PresenceService extends EventEmitter {
         since: row.since,
       });
     }
+  }
+
+  /** Full resyncs done since start. */
+  get resyncs(): number {
+    return this.resyncCount;
   }
 
   /** Current status of an endpoint, undefined if Asterisk never reported it. */
@@ -80,6 +86,7 @@ export class PresenceService extends EventEmitter {
       });
     }
     this.commit(changes);
+    this.resyncCount += 1;
     this.log.info({ endpoints: snapshot.length, source }, 'presence resynchronized');
   }
 

@@ -1,6 +1,7 @@
 import { frame, formatTv } from './ami-format.js';
 import { listAction } from './ami-lists.js';
 import { response, type AmiMessage, type AmiServer, type AmiSession } from './ami-server.js';
+import { finishMixMonitor, startMixMonitor } from './mixmonitor.js';
 import { amiOriginate } from './originate.js';
 
 /** Classes a session may ask for with `Events:`; `on` means all of them. */
@@ -113,7 +114,7 @@ function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: s
         return true;
       }
       s.send(response('Success', msg));
-      world.startMixMonitor(ch, file || `${ch.id}.wav`, (msg.get('Options') ?? '').includes('b'));
+      startMixMonitor(world, ch, file || `${ch.id}.wav`, (msg.get('Options') ?? '').includes('b'));
       return true;
     }
     case 'stopmixmonitor': {
@@ -122,7 +123,7 @@ function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: s
         s.send(response('Error', msg, [['Message', 'No such channel']]));
         return true;
       }
-      world.finishMixMonitor(ch);
+      finishMixMonitor(world, ch);
       s.send(response('Success', msg, [['Message', 'Stopped monitoring channel']]));
       return true;
     }

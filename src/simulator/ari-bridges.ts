@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { bridgeAdd, bridgeRemove, createBridge, destroyBridge } from './bridging.js';
 import { STEP_MS } from './dial.js';
 import { fail, type AriResult } from './stasis.js';
 import { writeSilenceWav } from './wav.js';
@@ -27,13 +28,13 @@ export function ariCreateBridge(world: World, opts: { type?: string; name?: stri
     if (existing) return existing;
   }
   const type = (opts.type ?? 'mixing').split(',')[0]!.trim() || 'mixing';
-  return world.createBridge({ id: opts.bridgeId, name: opts.name ?? '', type, amiType: 'stasis', creator: 'Stasis' });
+  return createBridge(world, { id: opts.bridgeId, name: opts.name ?? '', type, amiType: 'stasis', creator: 'Stasis' });
 }
 
 export function ariAddChannel(world: World, bridge: Bridge, ch: Channel): AriResult<void> {
   if (!ch.stasis) return fail(422, 'Channel not in Stasis application');
   bridge.apps.add(ch.stasis.app);
-  world.bridgeAdd(bridge, ch);
+  bridgeAdd(world, bridge, ch);
   if (bridge.channels.length >= 2) {
     for (const c of bridge.channels) {
       world.setVar(c, 'BRIDGEPEER', bridge.channels.filter((o) => o !== c).map((o) => o.name).join(','));
@@ -45,12 +46,12 @@ export function ariAddChannel(world: World, bridge: Bridge, ch: Channel): AriRes
 export function ariRemoveChannel(world: World, bridge: Bridge, ch: Channel): AriResult<void> {
   if (ch.bridge !== bridge) return fail(422, 'Channel not in this bridge');
   world.setVar(ch, 'BRIDGEPEER', '');
-  world.bridgeRemove(bridge, ch);
+  bridgeRemove(world, bridge, ch);
   return { ok: true, value: undefined };
 }
 
 export function ariDestroyBridge(world: World, bridge: Bridge): void {
-  world.destroyBridge(bridge);
+  destroyBridge(world, bridge);
 }
 
 /** POST /bridges/{id}/record: 201 `queued`, then RecordingStarted; RecordingFinished when the bridge empties. */

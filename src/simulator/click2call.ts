@@ -1,18 +1,26 @@
 import { failureCause } from './cast.js';
+import { bridgeAdd, bridgeRemove, createBridge, destroyBridge } from './bridging.js';
 import { createTargetChannel, emitCdr, formatCallerId, resolveTarget, runRemote, techCauseOf, unavailable } from './dial.js';
+import { startMixMonitor } from './mixmonitor.js';
 import type { AmiOriginate } from './originate.js';
 import type { World } from './world.js';
 import type { Channel } from './types.js';
 
 /**
- * The dialplan context shipped for AMI-only installations:
+ * The dialplan context shipped in asterisk-config/extensions_custom.conf for AMI-only installations:
  *
  *   [callbridge-click2call]
- *   exten => _X.,1,MixMonitor(${CALLBRIDGE_RECORDING}.wav,b)
+ *   exten => _[+0-9].,1,NoOp(callbridge call ${CALLBRIDGE_CALL_ID} order ${CALLBRIDGE_ORDER_ID} client ${EXTEN})
+ *    same => n,Set(__CALLBRIDGE_CALL_ID=${CALLBRIDGE_CALL_ID})
+ *    same => n,Set(CDR(userfield)=callbridge:${CALLBRIDGE_CALL_ID})
+ *    same => n,MixMonitor(${CALLBRIDGE_RECORDING}.wav,b)
  *    same => n,Dial(${CALLBRIDGE_CLIENT_DIAL},${CALLBRIDGE_CLIENT_TIMEOUT})
  *    same => n,Hangup()
  */
 export const CLICK2CALL_CONTEXT = 'callbridge-click2call';
+
+/** Priorities of the steps above. */
+const PRIO = { mixMonitor: 4, dial: 5, hangup: 6 };
 
 /** Variables app_dial resets before dialling (they show up as VarSet in the traces). */
 const DIAL_VARS = ['DIALSTATUS', 'DIALEDPEERNUMBER', 'DIALEDPEERNAME', 'ANSWEREDTIME', 'ANSWEREDTIME_MS', 'DIALEDTIME', 'DIALEDTIME_MS', 'RINGTIME', 'RINGTIME_MS', 'PROGRESSTIME', 'PROGRESSTIME_MS'];
@@ -24,19 +32,27 @@ export interface DialplanHooks {
 
 /** Runs the answered operator channel through the click-to-call context. */
 export function runClick2Call(world: World, op: Channel, p: AmiOriginate, hooks: DialplanHooks): void {
-  if (p.context !== CLICK2CALL_CONTEXT) {
+  if (p.context !== CLICK2CALL_CONTEXT || !/^[+0-9]./.test(p.exten)) {
     // no such extension in the simulated dialplan: the PBX hangs the channel up
     world.destroyChannel(op, 16);
     return;
   }
-  const rec = op.vars.get('CALLBRIDGE_RECORDING') ?? '';
-  const dial = op.vars.get('CALLBRIDGE_CLIENT_DIAL') ?? '';
-  const timeoutRaw = op.vars.get('CALLBRIDGE_CLIENT_TIMEOUT') ?? '';
-  world.newexten(op, p.context, p.exten, 1, 'MixMonitor', `${rec}.wav,b`);
-  if (rec) world.startMixMonitor(op, `${rec}.wav`, true);
+  const v = (name: string): string => op.vars.get(name) ?? '';
+  const { context, exten } = p;
+  const callId = v('CALLBRIDGE_CALL_ID');
+  world.newexten(op, context, exten, 1, 'NoOp', `callbridge call ${callId} order ${v('CALLBRIDGE_ORDER_ID')} client ${exten}`);
+  world.newexten(op, context, exten, 2, 'Set', `__CALLBRIDGE_CALL_ID=${callId}`);
+  world.setVar(op, '__CALLBRIDGE_CALL_ID', callId);
+  world.newexten(op, context, exten, 3, 'Set', `CDR(userfield)=callbridge:${callId}`);
+  op.userfield = `callbridge:${callId}`;
+  const rec = v('CALLBRIDGE_RECORDING');
+  world.newexten(op, context, exten, PRIO.mixMonitor, 'MixMonitor', `${rec}.wav,b`);
+  if (rec) startMixMonitor(world, op, `${rec}.wav`, true);
+  const dial = v('CALLBRIDGE_CLIENT_DIAL');
+  const timeoutRaw = v('CALLBRIDGE_CLIENT_TIMEOUT');
   const dialData = `${dial},${timeoutRaw}`;
-  world.newexten(op, p.context, p.exten, 2, 'Dial', dialData);
-  for (const v of DIAL_VARS) world.setVar(op, v, '');
+  world.newexten(op, context, exten, PRIO.dial, 'Dial', dialData);
+  for (const name of DIAL_VARS) world.setVar(op, name, '');
   dialClient(world, op, p, hooks, dial, Number(timeoutRaw) || 0, dialData);
 }
 
@@ -50,7 +66,7 @@ function dialClient(world: World, op: Channel, p: AmiOriginate, hooks: DialplanH
   /** Dial returned without a conversation: the dialplan goes on to Hangup() (A5). */
   const afterDial = (status: string, peer?: Channel): void => {
     world.setVar(op, 'DIALSTATUS', status);
-    world.newexten(op, p.context, p.exten, 3, 'Hangup', '');
+    world.newexten(op, p.context, p.exten, PRIO.hangup, 'Hangup', '');
     world.emitEvent({ type: 'SoftHangupRequest', ch: op, cause: 16 });
     world.destroyChannel(op, 16);
     cdr(peer, undefined, status === 'BUSY' ? 'BUSY' : status === 'NOANSWER' || status === 'CANCEL' ? 'NO ANSWER' : 'FAILED');
@@ -69,6 +85,8 @@ function dialClient(world: World, op: Channel, p: AmiOriginate, hooks: DialplanH
   const peer = createTargetChannel(world, target, { linkedid: op.linkedid });
   const dialstring = target.dialstring;
   world.setVar(peer, 'DIALEDPEERNUMBER', dialstring);
+  world.inherit(op, peer);
+  if (peer.localPartner) world.inherit(op, peer.localPartner);
   world.newexten(peer, peer.context, target.kind === 'operator' ? 's' : target.number, 1, 'AppDial', '(Outgoing Line)');
   world.setCaller(peer, op.callerNum, op.callerName);
   world.setConnected(peer, op.callerNum, op.callerName);
@@ -136,9 +154,9 @@ function dialClient(world: World, op: Channel, p: AmiOriginate, hooks: DialplanH
  * Returns what the client's own BYE does.
  */
 function talk(world: World, op: Channel, peer: Channel, hooks: DialplanHooks, cdr: (answeredAt: Date | undefined) => void): () => void {
-  const bridge = world.createBridge({ name: '', type: 'basic', amiType: 'basic', creator: '' });
-  world.bridgeAdd(bridge, peer);
-  world.bridgeAdd(bridge, op);
+  const bridge = createBridge(world, { name: '', type: 'basic', amiType: 'basic', creator: '' });
+  bridgeAdd(world, bridge, peer);
+  bridgeAdd(world, bridge, op);
   const answeredAt = peer.answered;
   const end = (first: Channel, bye: boolean): void => {
     op.onHangupRequest = undefined;
@@ -146,8 +164,8 @@ function talk(world: World, op: Channel, peer: Channel, hooks: DialplanHooks, cd
     hooks.onRemoteHangup = () => undefined;
     const second = first === peer ? op : peer;
     if (bye) world.emitEvent({ type: 'HangupRequest', ch: first, cause: 16 });
-    world.bridgeRemove(bridge, first);
-    world.bridgeRemove(bridge, second);
+    bridgeRemove(world, bridge, first);
+    bridgeRemove(world, bridge, second);
     const talkMs = Date.now() - (answeredAt?.getTime() ?? Date.now());
     const dialMs = Date.now() - peer.created.getTime();
     world.setVar(op, 'ANSWEREDTIME', String(Math.floor(talkMs / 1000)));
@@ -159,7 +177,7 @@ function talk(world: World, op: Channel, peer: Channel, hooks: DialplanHooks, cd
     world.destroyChannel(peer, 16);
     cdr(answeredAt);
     world.destroyChannel(op, 16);
-    world.later(1, () => world.destroyBridge(bridge));
+    world.later(1, () => destroyBridge(world, bridge));
   };
   op.onHangupRequest = () => end(op, false);
   peer.onHangupRequest = () => end(peer, false);

@@ -160,7 +160,7 @@ export function emitCdr(world: World, c: CdrSpec): void {
       ['Disposition', c.disposition],
       ['AMAFlags', 'DOCUMENTATION'],
       ['UniqueID', c.channel.id],
-      ['UserField', ''],
+      ['UserField', c.channel.userfield],
     ],
   });
 }

@@ -1,5 +1,24 @@
 import { randomUUID } from 'node:crypto';
+import { OPERATOR_CONTEXT, type CastOperator } from './cast.js';
 import type { World } from './world.js';
+import type { Endpoint } from './types.js';
+
+/** The PJSIP endpoint of a cast phone as the simulator starts (contact on 127.0.0.1:51xx). */
+export function castEndpoint(op: CastOperator): Endpoint {
+  const port = 5100 + Number(op.sip.slice(-2));
+  return {
+    sip: op.sip,
+    registered: op.registeredAtStart,
+    context: OPERATOR_CONTEXT,
+    callerName: `Operator ${op.sip}`,
+    userAgent: op.userAgent,
+    port,
+    callId: `${randomUUID().slice(0, 8)}@127.0.0.1`,
+    registeredAt: Date.now(),
+    roundtripUsec: 700 + (port % 100),
+    deviceState: op.registeredAtStart ? 'NOT_INUSE' : 'UNAVAILABLE',
+  };
+}
 
 /**
  * A phone REGISTERs (C1): digest challenge, then the contact appears as

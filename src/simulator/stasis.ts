@@ -1,4 +1,5 @@
 import { failureCause } from './cast.js';
+import { bridgeRemove } from './bridging.js';
 import { createTargetChannel, emitCdr, formatCallerId, parseCallerId, resolveTarget, runRemote, STEP_MS, techCauseOf, unavailable } from './dial.js';
 import type { World } from './world.js';
 import type { Channel } from './types.js';
@@ -81,7 +82,7 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
   };
   /** the far end hung up (BYE) or the channel was hung up from ARI/AMI after answer */
   const endAnswered = (cause: number): void => {
-    if (ch.bridge) world.bridgeRemove(ch.bridge, ch);
+    if (ch.bridge) bridgeRemove(world, ch.bridge, ch);
     leaveStasis(world, ch);
     cdr('ANSWERED');
     world.destroyChannel(ch, cause);

@@ -44,6 +44,10 @@ export interface Channel {
   appName: string;
   appData: string;
   vars: Map<string, string>;
+  /** variables set with a `__` prefix, inherited by the channels this one dials */
+  inheritable: Set<string>;
+  /** CDR(userfield) */
+  userfield: string;
   created: Date;
   answered?: Date;
   protocolId: string;

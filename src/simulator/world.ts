@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { CAST_OPERATORS, OPERATOR_CONTEXT } from './cast.js';
-import { writeSilenceWav } from './wav.js';
+import { CAST_OPERATORS } from './cast.js';
+import { bridgeRemove } from './bridging.js';
+import { finishMixMonitor } from './mixmonitor.js';
+import { castEndpoint } from './presence.js';
 import type { Bridge, ChanState, Channel, DeviceState, Endpoint, HangupRequest, LiveRecording, Playback, SimEvent } from './types.js';
 
 export interface WorldOptions {
@@ -60,19 +61,7 @@ export class World extends EventEmitter {
     this.recordingsDir = opts.recordingsDir;
     this.logger = opts.logger;
     for (const op of CAST_OPERATORS) {
-      const port = 5100 + Number(op.sip.slice(-2));
-      const ep: Endpoint = {
-        sip: op.sip,
-        registered: op.registeredAtStart,
-        context: OPERATOR_CONTEXT,
-        callerName: `Operator ${op.sip}`,
-        userAgent: op.userAgent,
-        port,
-        callId: randomUUID(),
-        registeredAt: Date.now(),
-        roundtripUsec: 700 + port % 100,
-        deviceState: op.registeredAtStart ? 'NOT_INUSE' : 'UNAVAILABLE',
-      };
+      const ep = castEndpoint(op);
       this.endpoints.set(op.sip, ep);
       this.devices.set(`PJSIP/${op.sip}`, ep.deviceState);
     }
@@ -142,6 +131,8 @@ export class World extends EventEmitter {
       appName: '',
       appData: '',
       vars: new Map(),
+      inheritable: new Set(),
+      userfield: '',
       created: new Date(),
       protocolId: randomUUID(),
       apps: new Set(),
@@ -162,9 +153,17 @@ export class World extends EventEmitter {
     return undefined;
   }
 
+  /** Set(); a `__NAME` variable is also inherited by the channels `ch` dials later. */
   setVar(ch: Channel, variable: string, value: string): void {
-    ch.vars.set(variable.replace(/^_{1,2}/, ''), value);
+    const name = variable.replace(/^_{1,2}/, '');
+    ch.vars.set(name, value);
+    if (variable.startsWith('__')) ch.inheritable.add(name);
     this.emitEvent({ type: 'VarSet', ch, variable, value });
+  }
+
+  /** Variable inheritance into a newly dialled channel: VarSet `__NAME` on it, as the traces show. */
+  inherit(from: Channel, to: Channel): void {
+    for (const name of from.inheritable) this.setVar(to, `__${name}`, from.vars.get(name) ?? '');
   }
 
   /** Moves the channel to a dialplan step and publishes Newexten. */
@@ -222,8 +221,8 @@ export class World extends EventEmitter {
     ch.onHangupRequest = undefined;
     for (const t of ch.timers) this.cancel(t);
     ch.timers.clear();
-    if (ch.bridge) this.bridgeRemove(ch.bridge, ch);
-    this.finishMixMonitor(ch);
+    if (ch.bridge) bridgeRemove(this, ch.bridge, ch);
+    finishMixMonitor(this, ch);
     this.emitEvent({ type: 'Hangup', ch, cause, techCause });
     this.channels.delete(ch.id);
     this.refreshDevice(ch.device);
@@ -281,102 +280,8 @@ export class World extends EventEmitter {
     return [...this.devices.entries()];
   }
 
-  createBridge(opts: { id?: string; name: string; type: string; amiType: string; creator: string }): Bridge {
-    const bridge: Bridge = {
-      id: opts.id ?? randomUUID(),
-      name: opts.name,
-      type: opts.type,
-      amiType: opts.amiType,
-      technology: 'simple_bridge',
-      creator: opts.creator,
-      channels: [],
-      created: new Date(),
-      apps: new Set(),
-      recordings: [],
-      playbacks: [],
-      videoMode: 'talker',
-    };
-    this.bridges.set(bridge.id, bridge);
-    this.emitEvent({ type: 'BridgeCreate', bridge });
-    return bridge;
-  }
-
-  bridgeAdd(bridge: Bridge, ch: Channel): void {
-    if (ch.bridge === bridge) return;
-    if (ch.bridge) this.bridgeRemove(ch.bridge, ch);
-    bridge.channels.push(ch);
-    ch.bridge = bridge;
-    for (const app of ch.apps) bridge.apps.add(app);
-    this.emitEvent({ type: 'BridgeEnter', bridge, ch });
-    this.updateMixMonitors(bridge);
-  }
-
-  /** Takes a channel out of its bridge (BridgeLeave); listeners of `bridgeLeft` react to a bridge emptying. */
-  bridgeRemove(bridge: Bridge, ch: Channel): void {
-    const idx = bridge.channels.indexOf(ch);
-    if (idx < 0) return;
-    bridge.channels.splice(idx, 1);
-    ch.bridge = undefined;
-    this.emitEvent({ type: 'BridgeLeave', bridge, ch });
-    this.pauseMixMonitor(ch);
-    this.updateMixMonitors(bridge);
-    this.emit('bridgeLeft', bridge, ch);
-  }
-
-  destroyBridge(bridge: Bridge): void {
-    if (!this.bridges.has(bridge.id)) return;
-    for (const ch of [...bridge.channels]) this.bridgeRemove(bridge, ch);
-    this.bridges.delete(bridge.id);
-    this.emit('bridgeDestroying', bridge);
-    this.emitEvent({ type: 'BridgeDestroy', bridge });
-  }
-
-  /** MixMonitor(file[,b]) on a channel: VarSet MIXMONITOR_FILENAME + MixMonitorStart, as the traces show. */
-  startMixMonitor(ch: Channel, file: string, bridgedOnly: boolean): string {
-    const path = file.startsWith('/') ? file : join(this.recordingsDir, file);
-    ch.mixMonitor = { file: path, bridgedOnly, startedAt: Date.now(), recordedMs: 0 };
-    this.setVar(ch, 'MIXMONITOR_FILENAME', path);
-    this.emitEvent({ type: 'MixMonitorStart', ch });
-    if (ch.bridge) this.updateMixMonitors(ch.bridge);
-    return path;
-  }
-
-  /** Ends a MixMonitor and writes its file (silence, as long as the recorded part of the call). */
-  finishMixMonitor(ch: Channel): void {
-    const mm = ch.mixMonitor;
-    if (!mm) return;
-    ch.mixMonitor = undefined;
-    this.pauseMixMonitorOf(mm);
-    const wallMs = mm.bridgedOnly ? mm.recordedMs : Date.now() - mm.startedAt;
-    try {
-      writeSilenceWav(mm.file, this.simulatedSeconds(wallMs));
-    } catch (err) {
-      this.logger.error({ err, file: mm.file }, 'could not write simulated recording');
-    }
-  }
-
   /** Converts wall-clock milliseconds back to cast seconds (recordings last as long as the simulated call). */
   simulatedSeconds(wallMs: number): number {
     return this.timeScale > 0 ? wallMs / 1000 / this.timeScale : wallMs / 1000;
-  }
-
-  private updateMixMonitors(bridge: Bridge): void {
-    const talking = bridge.channels.length >= 2;
-    for (const ch of bridge.channels) {
-      const mm = ch.mixMonitor;
-      if (!mm) continue;
-      if (talking && mm.bridgedSince === undefined) mm.bridgedSince = Date.now();
-      if (!talking) this.pauseMixMonitorOf(mm);
-    }
-  }
-
-  private pauseMixMonitor(ch: Channel): void {
-    if (ch.mixMonitor) this.pauseMixMonitorOf(ch.mixMonitor);
-  }
-
-  private pauseMixMonitorOf(mm: NonNullable<Channel['mixMonitor']>): void {
-    if (mm.bridgedSince === undefined) return;
-    mm.recordedMs += Date.now() - mm.bridgedSince;
-    mm.bridgedSince = undefined;
   }
 }

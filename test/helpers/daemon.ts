@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { SimulatedAsterisk } from '../../src/simulator/index.js';
 
 export const AMI_SECRET = 'sim-ami-secret-0123';
@@ -37,7 +37,7 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
-export async function startHarness(opts: { control?: 'ari' | 'ami'; timeScale?: number; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(opts: { control?: 'ari' | 'ami'; timeScale?: number; env?: Record<string, string>; logLevel?: string } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'callbridge-test-'));
   const sim = new SimulatedAsterisk({
     amiUser: 'callbridge',
@@ -49,6 +49,7 @@ export async function startHarness(opts: { control?: 'ari' | 'ami'; timeScale?: 
     logger: silentLogger(),
   });
   const { amiPort, ariUrl } = await sim.start();
+  const logger = opts.logLevel ? createLogger({ level: opts.logLevel }) : silentLogger();
   const config = loadConfig(
     {
       CALLBRIDGE_DB_PATH: join(dir, 'callbridge.db'),
@@ -77,7 +78,7 @@ export async function startHarness(opts: { control?: 'ari' | 'ami'; timeScale?: 
     },
     async restart() {
       await h.daemon.stop();
-      h.daemon = await startDaemon(config, silentLogger());
+      h.daemon = await startDaemon(config, logger);
       await ready(h);
     },
     async close() {
@@ -86,7 +87,7 @@ export async function startHarness(opts: { control?: 'ari' | 'ami'; timeScale?: 
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  h.daemon = await startDaemon(config, silentLogger());
+  h.daemon = await startDaemon(config, logger);
   await ready(h);
   return h;
 }
@@ -94,7 +95,6 @@ export async function startHarness(opts: { control?: 'ari' | 'ami'; timeScale?: 
 async function ready(h: Harness): Promise<void> {
   await waitFor('the daemon to connect and resync', async () => {
     const health = await h.api('/health');
-    if (health.body.status !== 'ok') return false;
-    return h.daemon.presence.status('101') === 'online';
+    return health.body.status === 'ok' && h.daemon.presence.resyncs > 0;
   });
 }

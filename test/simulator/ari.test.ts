@@ -169,6 +169,30 @@ describe('simulated ARI with the real ari-client', () => {
     expect(log.events[0]!.endpoint.resource).toBe('103');
   });
 
+  it('plays a ring tone into a bridge until the playback is stopped; DELETE of a bridge empties it', async () => {
+    const op = await client.channels.originate!({ endpoint: 'PJSIP/105', app: 'callbridge' });
+    await log.waitFor((e) => e.type === 'StasisStart');
+    const bridge = await client.bridges.create!({ type: 'mixing', name: 'b' });
+    await client.bridges.addChannel!({ bridgeId: bridge.id, channel: op.id });
+    const pb = await client.bridges.play!({ bridgeId: bridge.id, media: 'tone:ring' });
+    expect(pb).toMatchObject({ media_uri: 'tone:ring', target_uri: `bridge:${bridge.id}`, state: 'queued' });
+    expect((await log.waitFor((e) => e.type === 'PlaybackStarted')).playback.id).toBe(pb.id);
+    expect((await rest('DELETE', `/playbacks/${pb.id}`)).status).toBe(204);
+    expect((await log.waitFor((e) => e.type === 'PlaybackFinished')).playback.state).toBe('done');
+    expect((await rest('DELETE', `/playbacks/${pb.id}`)).status).toBe(404);
+    const app = await client.applications.get!({ applicationName: 'callbridge' });
+    expect(app).toMatchObject({ name: 'callbridge', channel_ids: [op.id], bridge_ids: [bridge.id] });
+    await client.bridges.destroy!({ bridgeId: bridge.id });
+    const left = await log.waitFor((e) => e.type === 'ChannelLeftBridge');
+    expect(left.bridge.channels).toEqual([]);
+    await log.waitFor((e) => e.type === 'BridgeDestroyed');
+    expect((await rest('GET', `/bridges/${bridge.id}`)).status).toBe(404);
+    // the operator channel is still up, in Stasis, and can be hung up
+    expect((await client.channels.get!({ channelId: op.id })).state).toBe('Up');
+    await client.channels.hangup!({ channelId: op.id, reason: 'normal' });
+    await log.waitFor((e) => e.type === 'ChannelDestroyed');
+  });
+
   it('serves generated swagger 1.1 documents that name the operations after Asterisk', async () => {
     const listing = await (await rest('GET', '/api-docs/resources.json')).json() as Record<string, any>;
     expect(listing).toMatchObject({ swaggerVersion: '1.1', basePath: `${run.addrs.ariUrl}/ari` });
