@@ -126,7 +126,10 @@ export class CallService extends EventEmitter {
   readonly sink: CallSink = {
     event: (callId, ev, patch, at) => this.apply(callId, ev, patch ?? {}, at ?? this.now()),
     recordingStarted: (callId, rec, at) => this.recordingStarted(callId, rec, at ?? this.now()),
-    recordingFinished: (callId, rec, at) => void this.recordingFinished(callId, rec, at ?? this.now()),
+    recordingFinished: (callId, rec, at) =>
+      void this.recordingFinished(callId, rec, at ?? this.now()).catch((err: unknown) =>
+        this.log.error({ call_id: callId, file: rec.file, err: (err as Error).message }, 'recording could not be stored'),
+      ),
   };
 
   private apply(callId: number, ev: CallEvent, patch: CallPatch, at: number): void {

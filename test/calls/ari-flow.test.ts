@@ -1,0 +1,130 @@
+/**
+ * The ARI click-to-call flow fed with the recorded Asterisk 22 ARI streams of
+ * scenarios B1–B8: the REST answers it gets are the recorded ones, the events
+ * are the recorded websocket messages in order. Each must give the documented
+ * chain, and the flow must ask Asterisk for what the scenario needs.
+ */
+import { describe, expect, it } from 'vitest';
+import { AriCallFlow, type AriOps } from '../../src/calls/ari-flow.js';
+import { chainOf, type CallEvent } from '../../src/calls/chain.js';
+import type { CallSink } from '../../src/calls/controller.js';
+import { silentLogger } from '../../src/log.js';
+import { readJsonl } from '../helpers/traces.js';
+
+interface RestRecord {
+  method: string;
+  path: string;
+  status: number;
+  response_body: any;
+}
+
+async function replay(scenario: string) {
+  const rest = readJsonl<RestRecord>(`${scenario}/ari-rest.jsonl`);
+  const events = readJsonl<{ event?: { type: string; [k: string]: unknown } }>(`${scenario}/ari-events.jsonl`).flatMap((e) => (e.event ? [e.event] : []));
+  const originates = rest.filter((r) => r.method === 'POST' && r.path.startsWith('/ari/channels?'));
+  const bridge = rest.find((r) => r.method === 'POST' && r.path.startsWith('/ari/bridges?'));
+  const recordName = rest.find((r) => /\/record\?/.test(r.path))?.response_body?.name as string | undefined;
+  const asked: string[] = [];
+  let n = 0;
+  const ops: AriOps = {
+    async originate(p) {
+      asked.push(`originate ${p.endpoint}`);
+      const r = originates[n++];
+      if (!r) throw new Error('unexpected originate');
+      if (r.status !== 200) throw Object.assign(new Error(r.response_body?.error ?? 'failed'), { status: r.status, body: r.response_body });
+      return r.response_body;
+    },
+    async hangup(id) {
+      asked.push(`hangup ${id}`);
+      return true;
+    },
+    async createBridge() {
+      asked.push('createBridge');
+      return bridge!.response_body;
+    },
+    async addChannel(b, ch) {
+      asked.push(`addChannel ${ch}`);
+    },
+    async destroyBridge() {
+      asked.push('destroyBridge');
+      return true;
+    },
+    async playOnBridge() {
+      asked.push('ringback');
+      return { id: 'pb-1' };
+    },
+    async stopPlayback() {
+      asked.push('stopRingback');
+      return true;
+    },
+    async recordBridge(_b, p) {
+      asked.push(`record ${p.name}`);
+      return {};
+    },
+    async listChannels() {
+      return [];
+    },
+  };
+  const got: CallEvent[] = [];
+  const recordings: string[] = [];
+  const sink: CallSink = {
+    event: (_id, ev) => {
+      got.push(ev);
+    },
+    recordingStarted: (_id, r) => recordings.push(`start ${r.name}`),
+    recordingFinished: (_id, r) => recordings.push(`finish ${r.name} ${r.duration ?? ''}`),
+  };
+  const flow = new AriCallFlow(ops, sink, '/var/spool/asterisk/recording', silentLogger());
+  await flow.start({
+    callId: 7,
+    orderId: '15',
+    sip: '1000',
+    phone: '79001234567',
+    operatorEndpoint: 'PJSIP/1000',
+    clientEndpoint: 'PJSIP/79001234567@clients',
+    operatorCallerId: '"79001234567" <79001234567>',
+    operatorTimeoutSec: 30,
+    clientTimeoutSec: 30,
+    recordingName: recordName ?? 'order-15-call-7',
+  });
+  for (const ev of events) {
+    flow.handle(ev);
+    await new Promise((r) => setImmediate(r));
+  }
+  return { chain: chainOf(got), got, asked, recordings, flow };
+}
+
+describe('ARI click-to-call traces', () => {
+  it('B1: success; bridge, ringback, client, record, cleanup', async () => {
+    const r = await replay('B1');
+    expect(r.chain).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP', 'FINISH']);
+    expect(r.asked.slice(0, 5)).toEqual(['originate PJSIP/1000', 'createBridge', 'addChannel 1795492816.12', 'ringback', 'originate PJSIP/79001234567@clients']);
+    expect(r.asked).toContain('stopRingback');
+    expect(r.asked.filter((a) => a.startsWith('record '))).toHaveLength(1);
+    expect(r.asked).toContain('destroyBridge');
+    expect(r.recordings[0]).toMatch(/^start order-15-/);
+    expect(r.recordings[1]).toMatch(/^finish order-15-\d+ \d+/);
+    expect(r.flow.size).toBe(0);
+  });
+
+  it.each([
+    ['B2', ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_NOANSWER']],
+    ['B3', ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_BUSY']],
+    ['B4', ['CALL', 'OPERATOR_OFFLINE']],
+    ['B5', ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_NOANSWER']],
+    ['B7', ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'OPERATOR_CANCEL']],
+    ['B8', ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP', 'FINISH']],
+  ])('%s gives %j', async (scenario, expected) => {
+    const r = await replay(scenario);
+    expect(r.chain).toEqual(expected);
+  });
+
+  it('keeps the deciding causes: B2 19, B3 17, B8 hung up by the operator', async () => {
+    expect((await replay('B2')).got.at(-1)).toMatchObject({ type: 'operator_failed', outcome: 'noanswer', cause: 19 });
+    expect((await replay('B3')).got.at(-1)).toMatchObject({ type: 'operator_failed', outcome: 'busy', cause: 17 });
+    const b8 = await replay('B8');
+    expect(b8.got.find((e) => e.type === 'operator_hangup')).toMatchObject({ cause: 16 });
+    // the client left in the bridge is hung up by the daemon
+    expect(b8.asked.some((a) => a.startsWith('hangup '))).toBe(true);
+  });
+});
