@@ -29,7 +29,7 @@ export interface Config {
   allowedNetworks: string[];
   connectors: unknown[];
   simulate: boolean;
-  sim: { amiPort: number; ariPort: number; timeScale: number };
+  sim: { amiPort: number; ariPort: number; timeScale: number; extraOperators: number };
   logLevel: string;
 }
 
@@ -219,6 +219,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     sim: {
       amiPort: read(env, 'CALLBRIDGE_SIM_AMI_PORT', port(true), '0'),
       ariPort: read(env, 'CALLBRIDGE_SIM_ARI_PORT', port(true), '0'),
+      extraOperators: read(env, 'CALLBRIDGE_SIM_EXTRA_OPERATORS', z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 to 799').max(799, 'must be 0 to 799'), '0'),
       timeScale: read(env, 'CALLBRIDGE_SIM_TIME_SCALE', z.coerce.number({ message: 'must be a number' }).positive('must be above 0').max(100, 'must be at most 100'), '1'),
     },
     logLevel: read(env, 'CALLBRIDGE_LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'info'),

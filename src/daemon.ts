@@ -72,6 +72,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       ariPassword,
       recordingsDir: config.recordingsDir,
       timeScale: config.sim.timeScale,
+      extraOperators: config.sim.extraOperators,
       logger: log.child({ component: 'simulator' }),
     });
     const ports = await simulator.start();

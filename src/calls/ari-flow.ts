@@ -32,6 +32,9 @@ export interface AriOps {
 }
 
 type AriEvent = { type: string; [k: string]: unknown };
+
+/** How long to wait for RecordingFinished after the bridge is destroyed. */
+const RECORDING_END_GRACE_MS = 5000;
 type Chan = { id: string; name?: string; state?: string };
 
 interface Call {
@@ -152,11 +155,11 @@ export class AriCallFlow {
       this.emit(c, { type: 'operator_answered' });
       await this.dialClient(c);
     } else {
+      // Reported before the REST round trips: a client who hangs up right away must still read as answered.
       c.clientAnswered = true;
-      if (c.playback) void this.ops.stopPlayback(c.playback).catch(() => undefined);
-      if (c.bridge) await this.ops.addChannel(c.bridge, ch.id);
       this.emit(c, { type: 'client_answered' });
-      if (c.bridge) await this.record(c);
+      if (c.playback) void this.ops.stopPlayback(c.playback).catch(() => undefined);
+      if (c.bridge) await Promise.all([this.ops.addChannel(c.bridge, ch.id), this.record(c)]);
     }
   }
 
@@ -205,6 +208,7 @@ export class AriCallFlow {
       await this.ops.recordBridge(c.bridge!, { name: s.recordingName, format: 'wav', ifExists: 'overwrite', beep: false });
       c.recording = true;
       this.sink.recordingStarted(s.callId, { name: s.recordingName, file: this.fileOf(s.recordingName, 'wav'), format: 'wav' });
+      if (c.ended) setTimeout(() => this.finishRecording(c), RECORDING_END_GRACE_MS).unref();
     } catch (err) {
       this.log.error({ call_id: s.callId, err: (err as Error).message }, 'recording could not start');
     }
@@ -247,23 +251,26 @@ export class AriCallFlow {
     if (c.bridge && !c.ended) {
       c.ended = true;
       void this.ops.destroyBridge(c.bridge).catch(() => false);
+      // Asterisk sends RecordingFinished when the bridge goes; should it not come, the file is taken as it is.
+      const t = setTimeout(() => this.finishRecording(c), RECORDING_END_GRACE_MS);
+      t.unref();
     }
     if ((c.opGone || !c.op) && (c.clientGone || !c.client) && !c.recording) this.forget(c);
+  }
+
+  private finishRecording(c: Call, duration?: number, format = 'wav'): void {
+    if (!c.recording) return;
+    c.recording = false;
+    const name = c.start.recordingName;
+    this.sink.recordingFinished(c.start.callId, { name, file: this.fileOf(name, format), format, ...(duration !== undefined ? { duration } : {}) });
+    if (c.opGone && (c.clientGone || !c.client)) this.forget(c);
   }
 
   private onRecordingEnd(ev: AriEvent): void {
     const rec = ev.recording as { name?: string; format?: string; duration?: number } | undefined;
     const c = rec?.name ? this.byRecording.get(rec.name) : undefined;
     if (!c || !rec?.name) return;
-    const format = rec.format ?? 'wav';
-    this.sink.recordingFinished(c.start.callId, {
-      name: rec.name,
-      file: this.fileOf(rec.name, format),
-      format,
-      ...(typeof rec.duration === 'number' ? { duration: rec.duration } : {}),
-    });
-    c.recording = false;
-    if (c.opGone && (c.clientGone || !c.client)) this.forget(c);
+    this.finishRecording(c, typeof rec.duration === 'number' ? rec.duration : undefined, rec.format ?? 'wav');
   }
 
   private forget(c: Call): void {

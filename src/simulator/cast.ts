@@ -30,6 +30,21 @@ export const CAST_OPERATORS: CastOperator[] = [
   { sip: '108', registeredAtStart: true, behaviour: { kind: 'noanswer' }, userAgent: 'Fanvil X4U 2.12.2.7' },
 ];
 
+/**
+ * The cast plus `extra` more operators 201, 202, … (registered, answering
+ * after 1 s like 101), for load tests and benchmarks with many calls at once.
+ */
+export function operatorsWith(extra: number): CastOperator[] {
+  if (!Number.isInteger(extra) || extra < 0 || extra > 799) throw new RangeError(`extra operators must be 0..799, got ${extra}`);
+  const more = Array.from({ length: extra }, (_, i): CastOperator => ({
+    sip: String(201 + i),
+    registeredAtStart: true,
+    behaviour: { kind: 'answer', ringMs: ANSWER_AFTER_MS },
+    userAgent: 'Yealink SIP-T46S 66.86.0.15',
+  }));
+  return [...CAST_OPERATORS, ...more];
+}
+
 /** Endpoint context of the operator phones (FreePBX extensions). */
 export const OPERATOR_CONTEXT = 'from-internal';
 

@@ -1,4 +1,4 @@
-import { CAST_OPERATORS, clientBehaviour, type RemoteBehaviour } from './cast.js';
+import { clientBehaviour, type RemoteBehaviour } from './cast.js';
 import type { World } from './world.js';
 import type { Channel, Endpoint } from './types.js';
 
@@ -27,7 +27,7 @@ export function resolveTarget(world: World, dial: string): Target | undefined {
       return { kind: 'trunk', number, trunk: m[2]!, behaviour: clientBehaviour(number), dialstring: rest };
     }
     const ep = world.endpoints.get(rest);
-    const op = CAST_OPERATORS.find((o) => o.sip === rest);
+    const op = world.operators.find((o) => o.sip === rest);
     if (!ep || !op) return undefined;
     return { kind: 'operator', sip: rest, ep, behaviour: op.behaviour, dialstring: rest };
   }
@@ -36,7 +36,7 @@ export function resolveTarget(world: World, dial: string): Target | undefined {
     if (!m) return undefined;
     const number = m[1]!;
     const ep = world.endpoints.get(number);
-    const op = CAST_OPERATORS.find((o) => o.sip === number);
+    const op = world.operators.find((o) => o.sip === number);
     // Local/101@from-internal rings the operator phone; anything else is an outside number
     const behaviour: RemoteBehaviour = ep && op ? (ep.registered ? op.behaviour : { kind: 'congestion' }) : clientBehaviour(number);
     return { kind: 'local', number, context: m[2]!, behaviour, dialstring: rest };

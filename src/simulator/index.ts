@@ -20,6 +20,8 @@ export interface SimulatorOptions {
   recordingsDir: string;
   /** multiplies every cast delay and client-requested ring timeout (1 = real time) */
   timeScale?: number;
+  /** more operators 201, 202, … behaving like 101 (for load tests); default 0 */
+  extraOperators?: number;
   logger: Logger;
 }
 
@@ -45,7 +47,7 @@ export class SimulatedAsterisk extends EventEmitter {
 
   constructor(private readonly opts: SimulatorOptions) {
     super();
-    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, logger: opts.logger });
+    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, logger: opts.logger, extraOperators: opts.extraOperators ?? 0 });
     this.ami = new AmiServer({
       world: this.world,
       user: opts.amiUser,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
-import { CAST_OPERATORS } from './cast.js';
+import { operatorsWith, type CastOperator } from './cast.js';
 import { bridgeRemove } from './bridging.js';
 import { finishMixMonitor } from './mixmonitor.js';
 import { castEndpoint } from './presence.js';
@@ -11,6 +11,8 @@ export interface WorldOptions {
   timeScale: number;
   recordingsDir: string;
   logger: Logger;
+  /** operators 201… beyond the fixed cast (see operatorsWith) */
+  extraOperators?: number;
 }
 
 export interface NewChannelSpec {
@@ -47,6 +49,8 @@ export class World extends EventEmitter {
   readonly recordingsDir: string;
   readonly logger: Logger;
   processedCalls = 0;
+  /** the cast's operator phones */
+  readonly operators: readonly CastOperator[];
   private uidSeq = 0;
   private nameSeq = 0;
   private readonly devices = new Map<string, DeviceState>();
@@ -60,7 +64,8 @@ export class World extends EventEmitter {
     this.timeScale = opts.timeScale;
     this.recordingsDir = opts.recordingsDir;
     this.logger = opts.logger;
-    for (const op of CAST_OPERATORS) {
+    this.operators = operatorsWith(opts.extraOperators ?? 0);
+    for (const op of this.operators) {
       const ep = castEndpoint(op);
       this.endpoints.set(op.sip, ep);
       this.devices.set(`PJSIP/${op.sip}`, ep.deviceState);

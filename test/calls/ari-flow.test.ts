@@ -42,7 +42,7 @@ async function replay(scenario: string) {
       asked.push('createBridge');
       return bridge!.response_body;
     },
-    async addChannel(b, ch) {
+    async addChannel(_b, ch) {
       asked.push(`addChannel ${ch}`);
     },
     async destroyBridge() {

@@ -37,7 +37,9 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
-export async function startHarness(opts: { control?: 'ari' | 'ami'; timeScale?: number; env?: Record<string, string>; logLevel?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { control?: 'ari' | 'ami'; timeScale?: number; extraOperators?: number; env?: Record<string, string>; logLevel?: string } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'callbridge-test-'));
   const sim = new SimulatedAsterisk({
     amiUser: 'callbridge',
@@ -46,6 +48,7 @@ export async function startHarness(opts: { control?: 'ari' | 'ami'; timeScale?: 
     ariPassword: ARI_PASSWORD,
     recordingsDir: join(dir, 'recordings'),
     timeScale: opts.timeScale ?? 0.05,
+    extraOperators: opts.extraOperators ?? 0,
     logger: silentLogger(),
   });
   const { amiPort, ariUrl } = await sim.start();
