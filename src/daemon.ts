@@ -21,9 +21,9 @@ import { PresenceService } from './presence/service.js';
 import { PresenceFeed } from './presence/feed.js';
 import { presenceMethods } from './presence/http.js';
 import { CallStore } from './calls/store.js';
-import { CallService, recordingNameOf } from './calls/service.js';
+import { CallService } from './calls/service.js';
 import { AmiCallController, AriCallController } from './calls/controllers.js';
-import type { CallController, CallStart, OpenCall } from './calls/controller.js';
+import type { CallController } from './calls/controller.js';
 import { callMethods } from './calls/http.js';
 import { recordingRoutes } from './calls/recordings-http.js';
 
@@ -105,26 +105,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     operatorRingTimeout: config.operatorRingTimeout,
     clientRingTimeout: config.clientRingTimeout,
   };
-  // Restarted calls are re-followed with what can be rebuilt from their row.
-  const startOf = (o: OpenCall): CallStart => {
-    const row = callStore.get(o.callId)!;
-    return {
-      callId: row.id,
-      orderId: row.orderId ?? '',
-      sip: row.sip ?? '',
-      phone: row.phone ?? '',
-      operatorEndpoint: config.operatorChannel.replaceAll('{sip}', row.sip ?? ''),
-      clientEndpoint: config.clientChannel.replaceAll('{phone}', row.phone ?? ''),
-      operatorCallerId: '',
-      operatorTimeoutSec: config.operatorRingTimeout,
-      clientTimeoutSec: config.clientRingTimeout,
-      recordingName: recordingNameOf(row.orderId, row.id),
-    };
-  };
   const controller: CallController =
     config.control === 'ami' || !ariClient
       ? new AmiCallController(amiClient, config.recordingsDir, callLog)
-      : new AriCallController(ariClient, config.recordingsDir, startOf, callLog);
+      : new AriCallController(ariClient, config.recordingsDir, callLog);
   const calls = new CallService(callStore, presence, controller, settings, callLog);
   const reconcile = () => {
     if (controller.available) void calls.reconcile();

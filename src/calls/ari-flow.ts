@@ -284,7 +284,7 @@ export class AriCallFlow {
    * channels are all gone get their final status (FINISH if they were in
    * talk, ERROR otherwise); a call with one side gone has the other hung up.
    */
-  async reconcile(open: readonly OpenCall[], startOf: (o: OpenCall) => CallStart): Promise<void> {
+  async reconcile(open: readonly OpenCall[]): Promise<void> {
     const alive = new Set((await this.ops.listChannels()).map((ch) => ch.id));
     for (const o of open) {
       const opAlive = o.operatorChannel !== null && alive.has(o.operatorChannel);
@@ -292,7 +292,7 @@ export class AriCallFlow {
       let c = this.calls.get(o.callId);
       if (!c && (opAlive || clientAlive)) {
         c = {
-          start: startOf(o),
+          start: o.start,
           op: o.operatorChannel ?? undefined,
           client: o.clientChannel ?? undefined,
           bridge: o.bridgeId ?? undefined,

@@ -49,6 +49,8 @@ export interface OpenCall {
   bridgeId: string | null;
   linkedid: string | null;
   recordingName: string;
+  /** what the call was started with, to follow it again after a restart */
+  start: CallStart;
 }
 
 export interface CallController {

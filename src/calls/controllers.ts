@@ -28,7 +28,6 @@ export class AriCallController implements CallController {
   constructor(
     private readonly ari: AriClient,
     private readonly recordingsDir: string,
-    private readonly startOf: (o: OpenCall) => CallStart,
     private readonly log: Logger,
   ) {
     ari.on('event', this.onEvent);
@@ -51,7 +50,7 @@ export class AriCallController implements CallController {
   }
 
   reconcile(open: readonly OpenCall[], sink: CallSink): Promise<void> {
-    return this.flowFor(sink).reconcile(open, this.startOf);
+    return this.flowFor(sink).reconcile(open);
   }
 
   async stop(): Promise<void> {
@@ -147,7 +146,7 @@ export class AmiCallController implements CallController {
           const client = o.clientChannel ? alive.get(o.clientChannel) : undefined;
           tracker.restore({
             callId: o.callId,
-            operatorEndpoint: '',
+            operatorEndpoint: o.start.operatorEndpoint,
             recordingName: o.recordingName,
             ...(op ? { op: { uniqueid: o.operatorChannel!, name: field(op, 'channel') ?? '' } } : {}),
             ...(client ? { client: { uniqueid: o.clientChannel!, name: field(client, 'channel') ?? '' } } : {}),

@@ -215,6 +215,7 @@ export class CallService extends EventEmitter {
             bridgeId: c.bridgeId,
             linkedid: c.linkedid,
             recordingName: recordingNameOf(c.orderId, c.id),
+            start: this.startOf(c),
           }));
           if (open.length > 0) {
             this.log.info({ open: open.length }, 'reconciling open calls with Asterisk');
