@@ -104,7 +104,9 @@ export function runRemote(world: World, ch: Channel, b: RemoteBehaviour, h: Remo
   if (b.kind !== 'answer') return;
   world.later(b.ringMs, () => {
     h.answered();
-    if (b.hangupAfterMs !== undefined && ch.alive) world.later(b.hangupAfterMs, () => h.remoteHangup(), ch);
+    if (!ch.alive) return;
+    ch.onRemoteHangup = () => h.remoteHangup();
+    if (b.hangupAfterMs !== undefined) world.later(b.hangupAfterMs, () => h.remoteHangup(), ch);
   }, ch);
 }
 

@@ -89,6 +89,22 @@ export class SimulatedAsterisk extends EventEmitter {
   }
 
   /** Destroys every current AMI session or ARI websocket; the servers keep listening. Returns how many were cut. */
+  /**
+   * The phone of an operator hangs up (a BYE from it) on every answered call it
+   * is in; returns how many calls it left.
+   */
+  hangupPhone(sip: string): number {
+    let n = 0;
+    for (const ch of [...this.world.channels.values()]) {
+      if (ch.endpoint !== sip || !ch.alive || !ch.onRemoteHangup) continue;
+      const bye = ch.onRemoteHangup;
+      ch.onRemoteHangup = undefined;
+      bye();
+      n += 1;
+    }
+    return n;
+  }
+
   disconnect(link: 'ami' | 'ari'): number {
     return link === 'ami' ? this.ami.disconnectAll() : this.ari.disconnectAll();
   }

@@ -61,6 +61,8 @@ export interface Channel {
   timers: Set<NodeJS.Timeout>;
   /** called when something outside the remote party hangs the channel up; set by the controlling flow */
   onHangupRequest?: (req: HangupRequest) => void;
+  /** the far end's BYE, available once it answered (what the phone does when its user hangs up) */
+  onRemoteHangup?: () => void;
   /** the other half of a Local channel pair (`;1` ↔ `;2`) */
   localPartner?: Channel;
   /** MixMonitor running on this channel (AMI mode) */

@@ -118,7 +118,18 @@ describe.each(['ari', 'ami'] as const)('click-to-call, %s mode', (control) => {
     await waitFor('no channels left', async () => (await ami.list({ Action: 'CoreShowChannels' })).length === 0, 3000);
   });
 
-  it('operator hangs up mid-talk: FINISH by the operator', async () => {
+  it("the operator's phone hangs up mid-talk (BYE): FINISH by the operator", async () => {
+    const { callId } = await call('103', '380639920009');
+    await waitFor('talking', () => row(callId).status === 'CLIENT_PICKUP');
+    expect(h.sim.hangupPhone('103')).toBe(1);
+    await ended(callId);
+    expect(chain(callId)).toEqual(SUCCESS);
+    const last = h.daemon.db.select().from(callStatuses).where(eq(callStatuses.callId, callId)).all().at(-1)!;
+    expect(last.details).toMatchObject({ by: 'operator', cause: 16 });
+    await waitFor('no channels left', async () => (await ami.list({ Action: 'CoreShowChannels' })).length === 0, 3000);
+  });
+
+  it('operator hangs up mid-talk (AMI Hangup): FINISH by the operator', async () => {
     const { callId } = await call('102', '380639920009');
     await waitFor('talking', () => row(callId).status === 'CLIENT_PICKUP');
     await new Promise((r) => setTimeout(r, 100));

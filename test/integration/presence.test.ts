@@ -94,6 +94,17 @@ describe('presence through the simulated Asterisk', () => {
     expect((await api('/health')).body.status).toBe('ok');
   });
 
+  it("hangs up an operator's phone on request, and says when it is in no call", async () => {
+    const res = await api('/api/makeCall.json?sip=105&phone=380639920009&order_id=h1');
+    expect(res.status).toBe(200);
+    const last = async () => (await api(`/api/callHistory.json?call_id=${res.body.call_id}`)).body.history.at(-1).status;
+    await waitFor('talking', async () => (await last()) === 'CLIENT_PICKUP');
+    const hung = await api('/simulator/endpoints/105/hangup', { method: 'POST' });
+    expect(hung.body).toEqual({ sip: '105', action: 'hangup', calls: 1 });
+    await waitFor('FINISH', async () => (await last()) === 'FINISH');
+    expect((await api('/simulator/endpoints/105/hangup', { method: 'POST' })).status).toBe(404);
+  });
+
   it('refuses a bad link name', async () => {
     const res = await api('/simulator/disconnect?link=sip', { method: 'POST' });
     expect(res.status).toBe(400);
