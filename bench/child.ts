@@ -8,10 +8,7 @@
 export function section<T>(fn: () => Promise<T>): void {
   const send = (msg: unknown, code: number) => {
     if (process.send) process.send(msg, () => process.exit(code));
-    else {
-      process.stdout.write(`${JSON.stringify(msg, null, 2)}\n`);
-      process.exit(code);
-    }
+    else process.stdout.write(`${JSON.stringify(msg, null, 2)}\n`, () => process.exit(code));
   };
   fn().then(
     (result) => send({ ok: true, result }, 0),

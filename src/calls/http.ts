@@ -120,9 +120,11 @@ export function callMethods(service: CallService, store: CallStore, opts: { sipP
     {
       names: ['recordList', 'RecordsList'],
       handle(params) {
-        const p = parse(z.object(paginationShape), params);
-        const { total, rows } = store.listRecordings(p.page, p.per_page);
-        return { page: p.page, per_page: p.per_page, total, records: rows.map((r) => recordingJson(r.recording, r.call, opts.urlOf)) };
+        const p = parse(z.object({ ...paginationShape, before_id: callId.optional() }), params);
+        const { total, rows } = store.listRecordings(p.page, p.per_page, p.before_id);
+        const records = rows.map((r) => recordingJson(r.recording, r.call, opts.urlOf));
+        // next_before_id: the cursor for the next (older) page, for deep paging without offsets
+        return { page: p.page, per_page: p.per_page, total, records, next_before_id: records.at(-1)?.id ?? null };
       },
     },
   ];

@@ -99,7 +99,7 @@ export class CallService extends EventEmitter {
     const status = this.presence.status(sip);
     if (status === undefined) return { code: 'UNKNOWN_OPERATOR', message: `Asterisk has no SIP endpoint "${sip}"` };
     if (status === 'offline') return { code: 'OPERATOR_OFFLINE', message: `operator ${sip} is not registered or unreachable` };
-    if (status === 'inuse' || this.store.open().some((c) => c.sip === sip)) {
+    if (status === 'inuse' || this.store.hasOpenCall(sip)) {
       return { code: 'OPERATOR_BUSY', message: `operator ${sip} is already in a call` };
     }
     return undefined;

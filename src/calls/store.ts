@@ -3,7 +3,7 @@
  * is written in the same transaction as the call row it moves, before anyone
  * is told about it.
  */
-import { and, asc, count, desc, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { callStatuses, calls, recordings, type CallRow, type CallStatusRow, type RecordingRow } from '../db/schema.js';
 import type { CallStatus, StatusStep } from './chain.js';
@@ -30,8 +30,66 @@ export type CallPatch = Partial<
   >
 >;
 
+/** CallPatch keys and their columns. */
+const PATCH_COLUMNS: Readonly<Record<keyof CallPatch, string>> = {
+  linkedid: 'linkedid',
+  operatorChannel: 'operator_channel',
+  clientChannel: 'client_channel',
+  bridgeId: 'bridge_id',
+  operatorRingAt: 'operator_ring_at',
+  operatorAnswerAt: 'operator_answer_at',
+  clientRingAt: 'client_ring_at',
+  clientAnswerAt: 'client_answer_at',
+  endedAt: 'ended_at',
+  billsec: 'billsec',
+  hangupCause: 'hangup_cause',
+  hangupCauseText: 'hangup_cause_text',
+};
+
 export class CallStore {
-  constructor(readonly db: Db) {}
+  // The hot-path statements are prepared once (drizzle would build and prepare them per call otherwise).
+  private readonly byId;
+  private readonly insertStatus;
+  private readonly openForSip;
+  private readonly patchCall;
+  private readonly advanceTx;
+
+  constructor(readonly db: Db) {
+    this.byId = db.select().from(calls).where(eq(calls.id, sql.placeholder('id'))).prepare();
+    this.insertStatus = db
+      .insert(callStatuses)
+      .values({
+        callId: sql.placeholder('callId'),
+        orderId: sql.placeholder('orderId'),
+        status: sql.placeholder('status'),
+        time: sql.placeholder('time'),
+        details: sql.placeholder('details'),
+      })
+      .prepare();
+    this.openForSip = db
+      .select({ id: calls.id })
+      .from(calls)
+      .where(and(eq(calls.final, false), eq(calls.sip, sql.placeholder('sip'))))
+      .limit(1)
+      .prepare();
+    // One statement for every patch: a column not in the patch (NULL) keeps its value.
+    const cols = Object.entries(PATCH_COLUMNS).map(([key, col]) => `${col} = COALESCE(@${key}, ${col})`);
+    this.patchCall = db.$client.prepare(
+      `UPDATE calls SET status = COALESCE(@status, status), final = MAX(final, @final), ${cols.join(', ')} WHERE id = @id`,
+    );
+    // better-sqlite3's own transaction wrapper: the cheapest BEGIN/COMMIT around the hot path.
+    this.advanceTx = db.$client.transaction((id: number, steps: readonly StatusStep[], at: number, patch: CallPatch) => {
+      const row = this.byId.get({ id });
+      if (!row) throw new Error(`no call ${id}`);
+      for (const s of steps) {
+        this.insertStatus.run({ callId: id, orderId: row.orderId, status: s.status, time: at, details: s.details });
+      }
+      const last = steps.at(-1)?.status as CallStatus | undefined;
+      const params: Record<string, string | number | null> = { id, status: last ?? null, final: last && FINAL_STATUSES.has(last) ? 1 : 0 };
+      for (const key of Object.keys(PATCH_COLUMNS)) params[key] = patch[key as keyof CallPatch] ?? null;
+      this.patchCall.run(params);
+    });
+  }
 
   /** Inserts a call and its first status(es) in one transaction. */
   create(call: NewCall, first: readonly StatusStep[], at: number): CallRow {
@@ -55,7 +113,12 @@ export class CallStore {
   }
 
   get(id: number): CallRow | undefined {
-    return this.db.select().from(calls).where(eq(calls.id, id)).get();
+    return this.byId.get({ id });
+  }
+
+  /** Whether an operator already has a call of ours that has not ended. */
+  hasOpenCall(sip: string): boolean {
+    return this.openForSip.get({ sip }) !== undefined;
   }
 
   /** Calls without a final status yet (for reconciliation). */
@@ -65,22 +128,7 @@ export class CallStore {
 
   /** Appends statuses and patches the call row, atomically. */
   advance(id: number, steps: readonly StatusStep[], at: number, patch: CallPatch): void {
-    this.db.transaction((tx) => {
-      const row = tx.select({ orderId: calls.orderId }).from(calls).where(eq(calls.id, id)).get();
-      if (!row) throw new Error(`no call ${id}`);
-      if (steps.length > 0) {
-        tx.insert(callStatuses)
-          .values(steps.map((s) => ({ callId: id, orderId: row.orderId, status: s.status, time: at, details: s.details as Record<string, unknown> })))
-          .run();
-      }
-      const last = steps.at(-1)?.status as CallStatus | undefined;
-      const set: Partial<CallRow> = { ...patch };
-      if (last) {
-        set.status = last;
-        if (FINAL_STATUSES.has(last)) set.final = true;
-      }
-      if (Object.keys(set).length > 0) tx.update(calls).set(set).where(eq(calls.id, id)).run();
-    });
+    this.advanceTx(id, steps, at, patch);
   }
 
   chain(callId: number): CallStatusRow[] {
@@ -135,16 +183,29 @@ export class CallStore {
     return this.db.select().from(recordings).where(inArray(recordings.callId, [...callIds])).orderBy(asc(recordings.id)).all();
   }
 
-  /** Recordings newest first, with their call. */
-  listRecordings(page: number, perPage: number): { total: number; rows: Array<{ recording: RecordingRow; call: CallRow }> } {
+  /**
+   * Recordings newest first, with their call. The page's ids are picked on
+   * the recordings table alone, so a deep page does not join every row it
+   * skips; with `beforeId` (a keyset cursor) no row is skipped at all.
+   */
+  listRecordings(page: number, perPage: number, beforeId?: number): { total: number; rows: Array<{ recording: RecordingRow; call: CallRow }> } {
     const total = this.db.select({ n: count() }).from(recordings).get()?.n ?? 0;
+    const ids = this.db
+      .select({ id: recordings.id })
+      .from(recordings)
+      .where(beforeId === undefined ? undefined : lt(recordings.id, beforeId))
+      .orderBy(desc(recordings.id))
+      .limit(perPage)
+      .offset(beforeId === undefined ? (page - 1) * perPage : 0)
+      .all()
+      .map((r) => r.id);
+    if (ids.length === 0) return { total, rows: [] };
     const rows = this.db
       .select({ recording: recordings, call: calls })
       .from(recordings)
       .innerJoin(calls, eq(calls.id, recordings.callId))
+      .where(inArray(recordings.id, ids))
       .orderBy(desc(recordings.id))
-      .limit(perPage)
-      .offset((page - 1) * perPage)
       .all();
     return { total, rows };
   }

@@ -146,6 +146,10 @@ describe('history API', () => {
     expect(page.records.map((r: { id: number }) => r.id)).toEqual([3, 2]);
     expect(page.records[0]).toMatchObject({ call_id: 3, order_id: 'o3', sip: '103', phone: '380639920000', external_key: null, format: 'wav', size: 16044 });
     expect((await get('/api/RecordsList.json?page=2&per_page=2')).body.records.map((r: { id: number }) => r.id)).toEqual([1]);
+    expect(page.next_before_id).toBe(2);
+    const next = (await get(`/api/recordList.json?per_page=2&before_id=${page.next_before_id}`)).body;
+    expect(next.records.map((r: { id: number }) => r.id)).toEqual([1]);
+    expect((await get('/api/recordList.json?before_id=1')).body).toMatchObject({ records: [], next_before_id: null });
 
     const whole = await app().request('/recordings/1');
     expect(whole.status).toBe(200);

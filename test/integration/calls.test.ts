@@ -48,9 +48,11 @@ describe.each(['ari', 'ami'] as const)('click-to-call, %s mode', (control) => {
     const api = (await h.api(`/api/callHistory.json?call_id=${callId}`)).body;
     expect(api.history.map((s: { status: string }) => s.status)).toEqual(SUCCESS);
     expect(api.history.at(-1).details).toMatchObject({ by: 'client', cause: 16, sip: '101', phone: '380639920000' });
-    // 3 s of talk in the cast, scaled by 0.05; billsec counts from the client's answer
-    expect(r.clientAnswerAt! - r.operatorAnswerAt!).toBeGreaterThanOrEqual(40);
-    expect(r.endedAt! - r.clientAnswerAt!).toBeGreaterThanOrEqual(100);
+    // leg times in order; billsec counts from the client's answer, not the operator's
+    expect(r.operatorRingAt!).toBeLessThanOrEqual(r.operatorAnswerAt!);
+    expect(r.operatorAnswerAt!).toBeLessThanOrEqual(r.clientRingAt!);
+    expect(r.clientRingAt!).toBeLessThanOrEqual(r.clientAnswerAt!);
+    expect(r.clientAnswerAt!).toBeLessThan(r.endedAt!);
     expect(r.billsec).toBe(Math.round((r.endedAt! - r.clientAnswerAt!) / 1000));
     const rec = await waitFor('recording finished', () => {
       const r = h.daemon.db.select().from(recordings).where(eq(recordings.callId, callId)).get();
@@ -138,6 +140,6 @@ describe.each(['ari', 'ami'] as const)('click-to-call, %s mode', (control) => {
     expect(chain(callId)).toEqual(SUCCESS);
     const last = h.daemon.db.select().from(callStatuses).where(eq(callStatuses.callId, callId)).all().at(-1)!;
     expect(last.details).toMatchObject({ by: 'operator' });
-    expect(r.endedAt! - r.clientAnswerAt!).toBeGreaterThanOrEqual(100);
+    expect(r.endedAt! - r.clientAnswerAt!).toBeGreaterThanOrEqual(90); // the test waited 100 ms before hanging up
   });
 });

@@ -9,7 +9,8 @@ describe('simulated AMI click-to-call', () => {
   let c: RawAmi;
 
   beforeEach(async () => {
-    run = await startSim({ timeScale: 0.02 });
+    // 0.1: a 3 s conversation lasts 300 ms, room enough for a CoreShowChannels round trip on a loaded machine
+    run = await startSim({ timeScale: 0.1 });
     c = await RawAmi.connect(run.addrs.amiPort);
     await c.login();
   });

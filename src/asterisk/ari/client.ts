@@ -93,7 +93,7 @@ export class AriClient extends AriOperations {
     if (!/^[A-Za-z0-9_.-]+$/.test(opts.app)) throw new TypeError(`invalid Stasis app name ${JSON.stringify(opts.app)}`);
     if (!opts.username) throw new TypeError('ARI username is required');
     this.appName = opts.app;
-    this.log = opts.logger.child({ component: 'ari' });
+    this.log = opts.logger;
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.pingIntervalMs = opts.pingIntervalMs ?? 15_000;
     const bounds = opts.backoff ?? { minMs: 500, maxMs: 30_000 };

@@ -1,0 +1,137 @@
+/** Turns the sections' results into the printed report. */
+import type { MakeCallResult } from './makecall.js';
+import type { ParseResult } from './parse.js';
+import type { IngestResult, IngestWindow } from './ingest.js';
+import type { StoreResult } from './store-ops.js';
+import type { HistoryResult } from './history.js';
+import { int, mib, ms, ratio, secs, summarize, table, type MemorySnapshot } from './stats.js';
+
+export interface Results {
+  makeCallAri?: MakeCallResult;
+  makeCallAmi?: MakeCallResult;
+  parse?: ParseResult;
+  ingest?: IngestResult;
+  store?: StoreResult;
+  history?: HistoryResult;
+}
+
+const heading = (title: string) => `${title}\n${'='.repeat(title.length)}`;
+const counts = (m: Record<string, number>) =>
+  Object.keys(m).length === 0 ? 'none' : Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
+
+function makeCallSection(runs: MakeCallResult[]): string {
+  const rows: string[][] = [];
+  for (const r of runs) {
+    const base = summarize(r.health);
+    const line = (what: string, samples: number[], baseline = true) => {
+      const s = summarize(samples);
+      return [`${r.mode.toUpperCase()}  ${what}`, int(s.n), ms(s.p50), ms(s.p99), ms(s.max), baseline ? ratio(s.p50, base.p50) : ''];
+    };
+    rows.push(line(`makeCall -> originate at the PBX, ${r.concurrency} in flight`, r.toOriginate));
+    rows.push(line(`makeCall HTTP round trip, ${r.concurrency} in flight`, r.makeCallHttp));
+    rows.push(line(`GET /health round trip, ${r.concurrency} in flight (baseline)`, r.health, false));
+    rows.push(line('makeCall -> originate at the PBX, 1 in flight', r.sequentialToOriginate));
+  }
+  const notes = runs.map(
+    (r) =>
+      `${r.mode.toUpperCase()}: ${r.rounds} rounds of ${r.concurrency}; daemon CPU ${ms(r.daemonCpuMsPerCall)} ms per call (whole call); ` +
+      `refused/failed requests: ${counts(r.errors)}; calls by final status: ${counts(r.statuses)}`,
+  );
+  return [
+    heading('1. makeCall latency (ms): HTTP request sent -> originate request received by the simulated Asterisk'),
+    'Daemon in its own process (info-level logging, discarded); simulated Asterisk and HTTP load in another.',
+    table(['measurement', 'n', 'p50', 'p99', 'max', 'p50 vs /health'], rows),
+    ...notes,
+  ].join('\n');
+}
+
+function rateRow(name: string, events: number, bytes: number, calls: number, msec: number): string[] {
+  const s = msec / 1000;
+  return [name, int(events / s), int(calls / s), (bytes / 1024 / 1024 / s).toFixed(1), ((msec * 1000) / events).toFixed(1)];
+}
+
+function ingestSection(p: ParseResult | undefined, i: IngestResult | undefined): string {
+  const rows: string[][] = [];
+  const callsOf = (events: number, perCall: number) => events / perCall;
+  const perCall = i?.eventsPerCall ?? (p ? p.events / p.calls : 1);
+  for (const r of p?.rows ?? []) rows.push(rateRow(r.name, r.messages, r.bytes, callsOf(r.messages, perCall), r.ms));
+  const e2e = (name: string, w: IngestWindow) => rateRow(name, w.events, w.bytes, w.calls, w.ms);
+  if (i) {
+    rows.push(e2e(`end to end (+ tracker + CallService + SQLite), first ${int(i.first.calls)} calls`, i.first));
+    rows.push(e2e(`end to end, last ${int(i.last.calls)} of ${int(i.total.calls)} calls`, i.last));
+    rows.push(e2e(`end to end, all ${int(i.total.events)} events`, i.total));
+  }
+  const lines = [
+    heading('2. AMI events ingested per second (recorded A1 click-to-call, repeated with unique ids)'),
+    i || p ? `${perCall} events and ~${int(i?.bytesPerCall ?? (p ? p.bytes / p.calls : 0))} bytes per call; parse-only rows: ${int(p?.calls ?? 0)} calls, 64 KiB chunks, median of ${p?.rows[0]?.runs ?? 0} runs` : '',
+    table(['path', 'events/s', 'calls/s', 'MB/s', 'us/event'], rows),
+  ];
+  if (i) {
+    lines.push(
+      `end to end: ${i.batchSize} calls per batch placed with CallService.makeCall (Originate over the socket), then their events pushed in one write;`,
+      `  timed until every call of the batch has its final status and finished recording row in SQLite.`,
+      `  check: ${int(i.check.calls)} calls, ${int(i.check.finished)} FINISH, ${int(i.check.statuses)} statuses, ${int(i.check.recordingsWithSize)} recordings with size; database ${mib(i.check.dbBytes)}`,
+      `  CallService.makeCall in process (untimed part): ${int(i.makeCallUs.mean)} us per call on average, ${int(i.makeCallUs.lastBatchMean)} us in the last batch (up to ${i.batchSize} calls open)`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function memorySection(i: IngestResult): string {
+  const row = (name: string, m: MemorySnapshot) => [name, mib(m.rss), mib(m.heapUsed), mib(m.heapTotal), mib(m.external)];
+  const d = (a: number, b: number) => `${a >= b ? '+' : ''}${mib(a - b)}`;
+  const { baseline, afterFirst, afterTotal } = i.memory;
+  return [
+    heading('4. Memory of the ingesting process (after a full GC)'),
+    table(
+      ['point', 'RSS', 'heap used', 'heap total', 'external'],
+      [
+        row('connected, nothing ingested (baseline)', baseline),
+        row(`after ${int(i.first.calls)} calls / ${int(i.first.events)} events`, afterFirst),
+        row(`after ${int(i.total.calls)} calls / ${int(i.total.events)} events`, afterTotal),
+        ['growth over the baseline', d(afterTotal.rss, baseline.rss), d(afterTotal.heapUsed, baseline.heapUsed), d(afterTotal.heapTotal, baseline.heapTotal), d(afterTotal.external, baseline.external)],
+      ],
+    ),
+  ].join('\n');
+}
+
+function storeSection(s: StoreResult): string {
+  return [
+    heading(`5. SQLite work per event (us per operation, database of ${int(s.calls)} calls)`),
+    table(
+      ['operation', 'CallStore', 'same SQL, prepared once', 'ratio'],
+      s.ops.map((o) => [o.name, o.storeUs.toFixed(1), o.rawUs.toFixed(1), ratio(o.storeUs, o.rawUs)]),
+    ),
+  ].join('\n');
+}
+
+function historySection(h: HistoryResult): string {
+  const [small, big] = h.sizes;
+  if (!small || !big) return heading('3. History endpoints: incomplete');
+  const rows = big.endpoints.map((e, k) => {
+    const b = summarize(e.samples);
+    const s = summarize(small.endpoints[k]?.samples ?? []);
+    return [e.name, ms(s.p50), ms(s.p99), int(b.n), ms(b.p50), ms(b.p99), ms(b.max), ratio(b.p50, s.p50)];
+  });
+  const seedLine = (x: (typeof h.sizes)[number]) =>
+    `${int(x.seed.calls)} calls, ${int(x.seed.statuses)} statuses, ${int(x.seed.recordings)} recordings, ${int(x.seed.orders)} orders: ` +
+    `seeded in ${secs(x.seedMs)} (rows ${secs(x.seed.insertMs)}, indexes ${secs(x.seed.indexMs)}), ${mib(x.dbBytes)}`;
+  return [
+    heading('3. History endpoints (ms, one request at a time, HTTP through the Hono app)'),
+    seedLine(big),
+    `baseline: ${seedLine(small)}`,
+    table(['endpoint', `${int(small.seed.calls)}: p50`, 'p99', `${int(big.seed.calls)}: n`, 'p50', 'p99', 'max', 'p50 ratio'], rows),
+    `examples (large database): ${big.endpoints.map((e) => e.example).filter((x) => /recordList|since_id/.test(x)).join('  ')}`,
+  ].join('\n');
+}
+
+export function report(r: Results): string {
+  const parts: string[] = [];
+  const mc = [r.makeCallAri, r.makeCallAmi].filter((x): x is MakeCallResult => x !== undefined);
+  if (mc.length > 0) parts.push(makeCallSection(mc));
+  if (r.parse || r.ingest) parts.push(ingestSection(r.parse, r.ingest));
+  if (r.history) parts.push(historySection(r.history));
+  if (r.ingest) parts.push(memorySection(r.ingest));
+  if (r.store) parts.push(storeSection(r.store));
+  return parts.join('\n\n');
+}
