@@ -52,6 +52,8 @@ interface Tracked {
   originateDone: boolean;
   recordingFile?: string;
   recordingStarted: boolean;
+  /** MixMonitor runs (the shipped context starts it before the Dial, recording only bridged audio) */
+  mixMonitor: boolean;
   /**
    * The leg whose (Soft)HangupRequest came first: the order of Asterisk's
    * Hangup events does not say who hung up (the Dial target often goes first).
@@ -77,7 +79,7 @@ export class AmiCallTracker {
 
   /** Starts following a call before its Originate is sent. */
   track(callId: number, operatorEndpoint: string, recordingName: string): void {
-    this.calls.set(callId, { callId, operatorEndpoint, recordingName, operatorAnswered: false, clientAnswered: false, originateDone: false, recordingStarted: false });
+    this.calls.set(callId, { callId, operatorEndpoint, recordingName, operatorAnswered: false, clientAnswered: false, originateDone: false, recordingStarted: false, mixMonitor: false });
   }
 
   /** The ActionID the Originate went out with. */
@@ -103,6 +105,7 @@ export class AmiCallTracker {
       clientAnswered: r.clientAnswered,
       originateDone: r.operatorAnswered,
       recordingStarted: r.clientAnswered,
+      mixMonitor: r.clientAnswered,
     };
     this.calls.set(r.callId, t);
     if (r.op) this.attach(t, 'op', r.op.uniqueid, r.op.name);
@@ -219,6 +222,7 @@ export class AmiCallTracker {
       if (status === 'ANSWER') {
         t.clientAnswered = true;
         this.emit(t, { type: 'client_answered', dialStatus: status });
+        this.startRecording(t);
       } else {
         this.emit(t, { type: 'client_failed', outcome: clientOutcome({ dialStatus: status }), dialStatus: status });
       }
@@ -255,7 +259,17 @@ export class AmiCallTracker {
 
   private onMixMonitorStart(m: AmiMessage): void {
     const t = this.byUniqueid.get(f(m, 'uniqueid') ?? '');
-    if (!t || t.recordingStarted) return;
+    if (!t) return;
+    t.mixMonitor = true;
+    if (t.clientAnswered) this.startRecording(t);
+  }
+
+  /**
+   * A recording counts once the client is bridged (as in ARI mode, where the
+   * bridge is recorded on answer): a call the client never answered has none.
+   */
+  private startRecording(t: Tracked): void {
+    if (t.recordingStarted || !t.mixMonitor) return;
     t.recordingStarted = true;
     this.sink.recordingStarted(t.callId, this.recording(t));
   }

@@ -143,3 +143,23 @@ describe.each(['ari', 'ami'] as const)('click-to-call, %s mode', (control) => {
     expect(r.endedAt! - r.clientAnswerAt!).toBeGreaterThanOrEqual(90); // the test waited 100 ms before hanging up
   });
 });
+
+describe.each(['ari', 'ami'] as const)('recordings, %s mode', (control) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ control });
+  });
+  afterAll(async () => h?.close());
+
+  it('a call the client never answered has no recording; an answered one has exactly one', async () => {
+    const noAnswer = (await h.api('/api/makeCall.json?sip=101&phone=380639920005&order_id=rec-a')).body.call_id as number;
+    await waitFor('busy call ended', () => h.daemon.db.select().from(calls).where(eq(calls.id, noAnswer)).get()?.final);
+    const answered = (await h.api('/api/makeCall.json?sip=102&phone=380639920000&order_id=rec-b')).body.call_id as number;
+    await waitFor('answered call ended with its recording', () =>
+      h.daemon.db.select().from(recordings).where(eq(recordings.callId, answered)).get()?.endedAt,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.daemon.db.select().from(recordings).where(eq(recordings.callId, noAnswer)).all()).toEqual([]);
+    expect(h.daemon.db.select().from(recordings).where(eq(recordings.callId, answered)).all()).toHaveLength(1);
+  });
+});
