@@ -51,6 +51,8 @@ interface Call {
   clientGone: boolean;
   recording: boolean;
   ended: boolean;
+  /** an originate request is in flight: Asterisk may not list the channel yet */
+  originating: boolean;
 }
 
 const isAllocationFailure = (err: unknown): boolean => {
@@ -83,7 +85,7 @@ export class AriCallFlow {
   }
 
   async start(s: CallStart): Promise<void> {
-    const c: Call = { start: s, operatorAnswered: false, clientAnswered: false, opGone: false, clientGone: false, recording: false, ended: false };
+    const c: Call = { start: s, operatorAnswered: false, clientAnswered: false, opGone: false, clientGone: false, recording: false, ended: false, originating: true };
     this.calls.set(s.callId, c);
     this.byRecording.set(s.recordingName, c);
     const wanted = this.channelId(s.callId, 'op');
@@ -100,6 +102,7 @@ export class AriCallFlow {
         channelId: wanted,
       });
     } catch (err) {
+      c.originating = false;
       this.byChannel.delete(wanted);
       c.opGone = true;
       const offline = isAllocationFailure(err);
@@ -107,6 +110,7 @@ export class AriCallFlow {
       this.forget(c);
       return;
     }
+    c.originating = false;
     if (ch.id !== wanted) {
       this.byChannel.delete(wanted);
       this.byChannel.set(ch.id, { call: c, leg: 'op' });
@@ -179,6 +183,7 @@ export class AriCallFlow {
     this.byChannel.set(wanted, { call: c, leg: 'client' });
     c.client = wanted;
     this.emit(c, { type: 'client_dialing' }, { clientChannel: wanted, bridgeId: bridge.id });
+    c.originating = true;
     try {
       const ch = await this.ops.originate({
         endpoint: s.clientEndpoint,
@@ -188,6 +193,7 @@ export class AriCallFlow {
         channelId: wanted,
         originator: c.op!,
       });
+      c.originating = false;
       if (ch.id !== wanted) {
         this.byChannel.delete(wanted);
         this.byChannel.set(ch.id, { call: c, leg: 'client' });
@@ -195,6 +201,7 @@ export class AriCallFlow {
         this.sink.event(s.callId, { type: 'client_dialing' }, { clientChannel: ch.id });
       }
     } catch (err) {
+      c.originating = false;
       this.byChannel.delete(wanted);
       c.clientGone = true;
       this.emit(c, { type: 'client_failed', outcome: 'error', dialStatus: 'CHANUNAVAIL', reason: (err as Error).message });
@@ -286,15 +293,20 @@ export class AriCallFlow {
    */
   async reconcile(open: readonly OpenCall[]): Promise<void> {
     const alive = new Set((await this.ops.listChannels()).map((ch) => ch.id));
+    // Channel ids are ours (cb-<call>-<leg>-…), so a leg is found even when its id never reached the database.
+    const ours = (callId: number, leg: string) => [...alive].find((id) => id.startsWith(`cb-${callId}-${leg}-`));
     for (const o of open) {
-      const opAlive = o.operatorChannel !== null && alive.has(o.operatorChannel);
-      const clientAlive = o.clientChannel !== null && alive.has(o.clientChannel);
       let c = this.calls.get(o.callId);
+      if (c?.originating) continue;
+      const opId = o.operatorChannel ?? c?.op ?? ours(o.callId, 'op') ?? null;
+      const clientId = o.clientChannel ?? c?.client ?? ours(o.callId, 'client') ?? null;
+      const opAlive = opId !== null && alive.has(opId);
+      const clientAlive = clientId !== null && alive.has(clientId);
       if (!c && (opAlive || clientAlive)) {
         c = {
           start: o.start,
-          op: o.operatorChannel ?? undefined,
-          client: o.clientChannel ?? undefined,
+          op: opId ?? undefined,
+          client: clientId ?? undefined,
           bridge: o.bridgeId ?? undefined,
           operatorAnswered: ['OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP'].includes(o.status),
           clientAnswered: o.status === 'CLIENT_PICKUP',
@@ -302,11 +314,12 @@ export class AriCallFlow {
           clientGone: !clientAlive,
           recording: o.status === 'CLIENT_PICKUP',
           ended: false,
+          originating: false,
         };
         this.calls.set(o.callId, c);
         this.byRecording.set(o.recordingName, c);
-        if (opAlive) this.byChannel.set(o.operatorChannel!, { call: c, leg: 'op' });
-        if (clientAlive) this.byChannel.set(o.clientChannel!, { call: c, leg: 'client' });
+        if (opAlive) this.byChannel.set(opId!, { call: c, leg: 'op' });
+        if (clientAlive) this.byChannel.set(clientId!, { call: c, leg: 'client' });
       }
       if (opAlive || clientAlive) {
         if (c && (!opAlive || (!clientAlive && c.clientAnswered))) {

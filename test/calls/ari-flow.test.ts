@@ -128,3 +128,56 @@ describe('ARI click-to-call traces', () => {
     expect(b8.asked.some((a) => a.startsWith('hangup '))).toBe(true);
   });
 });
+
+describe('ARI reconciliation', () => {
+  const start = {
+    callId: 9,
+    orderId: '1',
+    sip: '101',
+    phone: '380639920000',
+    operatorEndpoint: 'PJSIP/101',
+    clientEndpoint: 'Local/380639920000@from-internal',
+    operatorCallerId: '',
+    operatorTimeoutSec: 30,
+    clientTimeoutSec: 30,
+    recordingName: 'order-1-call-9',
+  };
+  const open = { callId: 9, status: 'CALL', operatorChannel: null, clientChannel: null, bridgeId: null, linkedid: null, recordingName: 'order-1-call-9', start };
+
+  function setup(channels: string[]) {
+    const got: CallEvent[] = [];
+    let release: (v: { id: string }) => void = () => undefined;
+    const ops = {
+      originate: (p: { channelId?: string }) => new Promise<{ id: string }>((r) => (release = () => r({ id: p.channelId! }))),
+      listChannels: async () => channels.map((id) => ({ id })),
+      hangup: async () => true,
+    } as unknown as AriOps;
+    const sink: CallSink = { event: (_id, ev) => void got.push(ev), recordingStarted: () => undefined, recordingFinished: () => undefined };
+    return { got, flow: new AriCallFlow(ops, sink, '/tmp', silentLogger()), release: (v: { id: string }) => release(v) };
+  }
+
+  it('leaves a call alone while its originate is in flight', async () => {
+    const s = setup([]);
+    const started = s.flow.start(start);
+    await s.flow.reconcile([open]);
+    expect(s.got).toEqual([]);
+    s.release({ id: 'x' });
+    await started;
+    expect(s.got.map((e) => e.type)).toEqual(['operator_ringing']);
+  });
+
+  it('after a restart finds a leg by its own channel id even if the database never got it', async () => {
+    const s = setup(['cb-9-op-0a1b2c3d']);
+    await s.flow.reconcile([open]);
+    expect(s.got).toEqual([]);
+    expect(s.flow.size).toBe(1);
+    s.flow.handle({ type: 'ChannelDestroyed', channel: { id: 'cb-9-op-0a1b2c3d' }, cause: 19, cause_txt: 'User alerting, no answer' });
+    expect(s.got).toEqual([{ type: 'operator_failed', outcome: 'noanswer', cause: 19, causeText: 'User alerting, no answer' }]);
+  });
+
+  it('a call with nothing left on the PBX is lost', async () => {
+    const s = setup(['cb-8-op-ffffffff']);
+    await s.flow.reconcile([open]);
+    expect(s.got.map((e) => e.type)).toEqual(['lost']);
+  });
+});
