@@ -10,6 +10,7 @@
  * in WAL mode, as the daemon keeps it.
  */
 import Database from 'better-sqlite3';
+import { seeded } from '../test/asterisk/ami/fake-ami.js';
 import { openDatabase } from '../src/db/index.js';
 
 export interface SeedResult {
@@ -26,17 +27,8 @@ const STATUSES = ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO',
 const AT = [0, 40, 3_100, 3_150, 9_800, 52_000];
 const TABLES = ['calls', 'call_statuses', 'recordings'];
 
-/** Small deterministic PRNG (mulberry32), so every run seeds the same data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG, so every run seeds the same data. */
+export const prng = seeded;
 
 export const orderCount = (calls: number): number => Math.max(1, Math.round(calls / 2.5));
 export const orderName = (k: number): string => `ORD-${k}`;

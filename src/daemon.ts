@@ -41,7 +41,8 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-function listen(server: ServerType): Promise<number> {
+/** Resolves with the bound port once `serve` is listening. */
+function listening(server: ServerType): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
@@ -139,7 +140,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
   let port: number;
   try {
-    port = await listen(server);
+    port = await listening(server);
   } catch (err) {
     await simulator?.stop();
     db.$client.close();

@@ -1,4 +1,5 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { listen } from '../listen.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { frame, formatTv, renderAmiEvent, type AmiEvent, type Headers } from './ami-format.js';
@@ -99,13 +100,7 @@ export class AmiServer {
   }
 
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve((this.server.address() as AddressInfo).port);
-      });
-    });
+    return listen(this.server, port, host);
   }
 
   /** Cuts every current session; the server keeps listening. */
