@@ -29,6 +29,7 @@ export class PresenceFeed {
   private again = false;
   private held: PresenceSignal[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
@@ -37,6 +38,8 @@ export class PresenceFeed {
     private readonly ari: AriLink | undefined,
     private readonly log: Logger,
     private readonly retryMs = 5000,
+    /** after a contact (re)registers, how long to wait before reading its user agent with a resync */
+    private readonly contactRefreshMs = 1000,
   ) {
     ami.on('connected', this.onConnected);
     ami.on('event', this.onAmiEvent);
@@ -47,6 +50,7 @@ export class PresenceFeed {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.refreshTimer);
     this.ami.off('connected', this.onConnected);
     this.ami.off('event', this.onAmiEvent);
     this.ari?.off('connected', this.onConnected);
@@ -70,6 +74,17 @@ export class PresenceFeed {
   private signal(sig: PresenceSignal): void {
     if (this.resyncing) this.held.push(sig);
     else this.presence.apply(sig);
+    // ContactStatus carries no user agent: a (re)registered contact is read back with the next resync.
+    if (sig.kind === 'contact' && /^(reachable|nonqualified|created|updated)$/i.test(sig.status)) this.refreshSoon();
+  }
+
+  private refreshSoon(): void {
+    if (this.refreshTimer || this.stopped) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.resync();
+    }, this.contactRefreshMs);
+    this.refreshTimer.unref();
   }
 
   /** Runs one resync now (or right after the one in progress). */

@@ -54,6 +54,7 @@ describe('presence through the simulated Asterisk', () => {
     const t0 = Date.now();
     await waitFor('102 offline', async () => (await sips())['102'] === 'offline', 1000);
     expect(Date.now() - t0).toBeLessThan(1000);
+    await waitFor('102 without contact', async () => (await api('/api/sipList.json?per_page=100')).body.sips.find((x: { sip: string }) => x.sip === '102').contact === null, 1000);
     await new Promise((r) => setTimeout(r, 200)); // the rest of Asterisk's events for it (PeerStatus, ContactStatus Removed)
     const added = historyRows().slice(before);
     expect(added.map((r) => [r.sip, r.status, r.previousStatus])).toEqual([['102', 'offline', 'online']]);
@@ -62,6 +63,11 @@ describe('presence through the simulated Asterisk', () => {
 
     await api('/simulator/endpoints/102/register', { method: 'POST' });
     await waitFor('102 online', async () => (await sips())['102'] === 'online', 1000);
+    // the user agent, which live events do not carry, is read back shortly after the registration
+    await waitFor('102 user agent', async () => {
+      const row = (await api('/api/sipList.json?per_page=100')).body.sips.find((x: { sip: string }) => x.sip === '102');
+      return row.user_agent !== null && row.contact !== null;
+    }, 3000);
     expect((await api('/simulator/endpoints/999/register', { method: 'POST' })).status).toBe(404);
   });
 
