@@ -54,6 +54,8 @@ interface Tracked {
   recordingStarted: boolean;
   /** MixMonitor runs (the shipped context starts it before the Dial, recording only bridged audio) */
   mixMonitor: boolean;
+  /** when following started (epoch ms) */
+  since: number;
   /**
    * The leg whose (Soft)HangupRequest came first: the order of Asterisk's
    * Hangup events does not say who hung up (the Dial target often goes first).
@@ -79,7 +81,7 @@ export class AmiCallTracker {
 
   /** Starts following a call before its Originate is sent. */
   track(callId: number, operatorEndpoint: string, recordingName: string): void {
-    this.calls.set(callId, { callId, operatorEndpoint, recordingName, operatorAnswered: false, clientAnswered: false, originateDone: false, recordingStarted: false, mixMonitor: false });
+    this.calls.set(callId, { callId, operatorEndpoint, recordingName, operatorAnswered: false, clientAnswered: false, originateDone: false, recordingStarted: false, mixMonitor: false, since: Date.now() });
   }
 
   /** The ActionID the Originate went out with. */
@@ -106,6 +108,7 @@ export class AmiCallTracker {
       originateDone: r.operatorAnswered,
       recordingStarted: r.clientAnswered,
       mixMonitor: r.clientAnswered,
+      since: Date.now(),
     };
     this.calls.set(r.callId, t);
     if (r.op) this.attach(t, 'op', r.op.uniqueid, r.op.name);
@@ -121,9 +124,10 @@ export class AmiCallTracker {
     if (t.client) this.byUniqueid.delete(t.client.uniqueid);
   }
 
-  tracked(callId: number): { op?: string; client?: string } | undefined {
+  tracked(callId: number): { op?: string; client?: string; originateDone: boolean; since: number } | undefined {
     const t = this.calls.get(callId);
-    return t ? { ...(t.op ? { op: t.op.uniqueid } : {}), ...(t.client ? { client: t.client.uniqueid } : {}) } : undefined;
+    if (!t) return undefined;
+    return { ...(t.op ? { op: t.op.uniqueid } : {}), ...(t.client ? { client: t.client.uniqueid } : {}), originateDone: t.originateDone, since: t.since };
   }
 
   private attach(t: Tracked, leg: 'op' | 'client', uniqueid: string, name: string): void {

@@ -58,8 +58,12 @@ export class AriCallController implements CallController {
   }
 }
 
+/** How long past the operator's ring timeout an OriginateResponse may still come. */
+const ORIGINATE_GRACE_MS = 30_000;
+
 export class AmiCallController implements CallController {
   readonly mode = 'ami' as const;
+
   private tracker: AmiCallTracker | undefined;
   private sink: CallSink | undefined;
   private readonly onEvent = (msg: AmiMessage) => {
@@ -156,7 +160,9 @@ export class AmiCallController implements CallController {
         }
         continue;
       }
-      if (known && !o.linkedid && o.status === 'CALL') continue; // Originate still queued
+      // An Originate still waiting for its OriginateResponse is left alone, unless that answer was lost
+      // (it comes within the operator's ring timeout): then the call is closed below.
+      if (known && !o.linkedid && !known.originateDone && Date.now() - known.since < o.start.operatorTimeoutSec * 1000 + ORIGINATE_GRACE_MS) continue;
       tracker.forget(o.callId);
       sink.event(o.callId, { type: 'lost', reason: "the call's channels are gone from Asterisk" });
       if (o.status === 'CLIENT_PICKUP') {
