@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { silentLogger } from '../src/log.js';
 import { AmiClient, field } from '../src/asterisk/ami/index.js';
-import { AmiParser } from '../src/asterisk/ami/parser.js';
+import { AmiParser, connectToStandIn } from '../src/asterisk/ami/parser.js';
 import { FrameSanitizer } from '../src/asterisk/ami/frames.js';
 import { BenchAmiServer } from './ami-server.js';
 import { chunked, END_FRAME, loadCallTemplate } from './a1-stream.js';
@@ -40,7 +40,6 @@ const require = createRequire(import.meta.url);
 type RawListener = (item: Record<string, unknown>) => void;
 type Library = { connect(port: number, host: string): void; removeAllListeners(name: string): void; on(name: string, fn: RawListener): void };
 const createManager = require('asterisk-manager') as () => Library;
-const netModule = require('node:net') as { createConnection: (...args: unknown[]) => unknown };
 
 /** The library's parser runs only as the 'data' listener of the socket it opens; it is handed a stand-in. */
 function libraryParser(onItem: RawListener): (text: string) => void {
@@ -48,13 +47,7 @@ function libraryParser(onItem: RawListener): (text: string) => void {
   const manager = createManager();
   manager.removeAllListeners('rawevent'); // its dispatcher re-emits on the next tick; only the parse is measured
   manager.on('rawevent', onItem);
-  const original = netModule.createConnection;
-  netModule.createConnection = () => feed;
-  try {
-    manager.connect(0, '');
-  } finally {
-    netModule.createConnection = original;
-  }
+  connectToStandIn(manager, feed);
   return (text) => void feed.emit('data', text);
 }
 

@@ -13,6 +13,7 @@
  *   flag, not a Q.850 cause: it is never used to classify.
  */
 import type { ClientFailure, OperatorFailure } from './chain.js';
+import { q850Text } from '../asterisk/q850.js';
 
 /** Q.850 causes → operator-leg outcome (before the operator answered). */
 const OPERATOR_BY_CAUSE: ReadonlyMap<number, OperatorFailure> = new Map([
@@ -109,26 +110,7 @@ export function clientOutcome(p: { cause?: number | undefined; dialStatus?: stri
   return 'error';
 }
 
-/** Asterisk's text for the causes it reports most, for the details of a status. */
-const CAUSE_TEXT: Readonly<Record<number, string>> = {
-  0: 'Unknown',
-  1: 'Unallocated (unassigned) number',
-  3: 'No route to destination',
-  16: 'Normal Clearing',
-  17: 'User busy',
-  18: 'No user responding',
-  19: 'User alerting, no answer',
-  20: 'Subscriber absent',
-  21: 'Call Rejected',
-  27: 'Destination out of order',
-  28: 'Invalid number format',
-  34: 'Circuit/channel congestion',
-  38: 'Network out of order',
-  41: 'Temporary failure',
-  42: 'Switching equipment congestion',
-  127: 'Interworking, unspecified',
-};
-
+/** Asterisk's text for a cause, for the details of a status. */
 export function causeText(cause: number | undefined): string | undefined {
-  return cause === undefined ? undefined : CAUSE_TEXT[cause];
+  return cause === undefined ? undefined : q850Text(cause);
 }

@@ -129,24 +129,16 @@ function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: s
     }
     case 'getvar': {
       const variable = msg.get('Variable') ?? '';
-      const chName = msg.get('Channel');
-      const ch = chName ? world.findChannel(chName) : undefined;
-      if (chName && !ch) {
-        s.send(response('Error', msg, [['Message', 'No such channel']]));
-        return true;
-      }
+      const ch = channelOf(world, s, msg);
+      if (ch === null) return true;
       const value = ch ? ch.vars.get(variable) : world.globalVars.get(variable);
       s.send(response('Success', msg, [['Variable', variable], ['Value', value ?? '']]));
       return true;
     }
     case 'setvar': {
       const variable = msg.get('Variable') ?? '';
-      const chName = msg.get('Channel');
-      const ch = chName ? world.findChannel(chName) : undefined;
-      if (chName && !ch) {
-        s.send(response('Error', msg, [['Message', 'No such channel']]));
-        return true;
-      }
+      const ch = channelOf(world, s, msg);
+      if (ch === null) return true;
       if (ch) world.setVar(ch, variable, msg.get('Value') ?? '');
       else world.globalVars.set(variable, msg.get('Value') ?? '');
       s.send(response('Success', msg, [['Message', 'Variable Set']]));
@@ -171,6 +163,19 @@ function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: s
     default:
       return false;
   }
+}
+
+/**
+ * The channel an action names: undefined when it names none (global scope),
+ * null when the named channel does not exist (an Error was answered).
+ */
+function channelOf(world: AmiServer['world'], s: AmiSession, msg: AmiMessage): ReturnType<AmiServer['world']['findChannel']> | null {
+  const name = msg.get('Channel');
+  if (!name) return undefined;
+  const ch = world.findChannel(name);
+  if (ch) return ch;
+  s.send(response('Error', msg, [['Message', 'No such channel']]));
+  return null;
 }
 
 function originate(server: AmiServer, s: AmiSession, msg: AmiMessage): void {

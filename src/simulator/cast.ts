@@ -1,3 +1,5 @@
+import { q850Text } from '../asterisk/q850.js';
+
 /**
  * The fixed cast of the simulated PBX (SPEC section 1): operator phones 101–108
  * and client numbers whose behaviour depends on their last digit.
@@ -67,31 +69,9 @@ export function clientBehaviour(number: string): RemoteBehaviour {
   }
 }
 
-/** Q.850 cause texts as Asterisk prints them (ast_cause2str). */
-const CAUSE_TEXT: Record<number, string> = {
-  0: 'Unknown',
-  1: 'Unallocated (unassigned) number',
-  3: 'No route to destination',
-  16: 'Normal Clearing',
-  17: 'User busy',
-  18: 'No user responding',
-  19: 'User alerting, no answer',
-  20: 'Subscriber absent',
-  21: 'Call Rejected',
-  26: 'Answered elsewhere',
-  27: 'Destination out of order',
-  28: 'Invalid number format',
-  31: 'Normal, unspecified',
-  34: 'Circuit/channel congestion',
-  38: 'Network out of order',
-  41: 'Temporary failure',
-  42: 'Switching equipment congestion',
-  58: 'Bearer capability not available',
-  127: 'Interworking, unspecified',
-};
-
+/** Q.850 cause texts as Asterisk prints them (ast_cause2str); "Unknown" for the rest, as Asterisk does. */
 export function causeText(cause: number): string {
-  return CAUSE_TEXT[cause] ?? 'Unknown';
+  return q850Text(cause) ?? 'Unknown';
 }
 
 /** ARI `reason` values of DELETE /channels/{id} mapped to hangup causes. */

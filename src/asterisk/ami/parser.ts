@@ -84,14 +84,23 @@ export class AmiParser {
         this.onDrop('message handler failed', String(err));
       }
     });
-    const original = netModule.createConnection;
-    netModule.createConnection = () => feed;
-    try {
-      manager.connect(0, '');
-    } finally {
-      netModule.createConnection = original;
-    }
+    connectToStandIn(manager, feed);
     return feed;
+  }
+}
+
+/**
+ * asterisk-manager runs its parser only on a socket it creates itself: for the
+ * one synchronous connect() call, net.createConnection hands it `standIn`
+ * instead (nothing else can run in between).
+ */
+export function connectToStandIn(manager: { connect(port: number, host: string): unknown }, standIn: unknown): void {
+  const original = netModule.createConnection;
+  netModule.createConnection = (() => standIn) as unknown as typeof netModule.createConnection;
+  try {
+    manager.connect(0, '');
+  } finally {
+    netModule.createConnection = original;
   }
 }
 
