@@ -25,6 +25,12 @@ export interface Config {
   callerId: string;
   sipPattern: RegExp;
   recordingsDir: string;
+  /** where the PBX's own MixMonitor writes (FreePBX: /var/spool/asterisk/monitor); CDR(recordingfile) is relative to it */
+  monitorDir: string;
+  /** endpoint contexts that mark a PJSIP/SIP channel as an operator's phone (the rest are trunks) */
+  operatorContexts: string[];
+  /** CRM look-up for getNumberFromId identifiers the daemon cannot resolve itself */
+  numberLookupUrl: string | undefined;
   apiTokens: string[];
   allowedNetworks: string[];
   connectors: unknown[];
@@ -212,6 +218,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     callerId: read(env, 'CALLBRIDGE_CALLER_ID', z.string().regex(/^[^\r\n]{1,80}$/, 'must be 1-80 characters without CR/LF'), '"{phone}" <{phone}>'),
     sipPattern: read(env, 'CALLBRIDGE_SIP_PATTERN', pattern, '^[A-Za-z0-9_.-]{1,40}$'),
     recordingsDir: read(env, 'CALLBRIDGE_RECORDINGS_DIR', nonEmpty, './data/recordings'),
+    monitorDir: read(env, 'CALLBRIDGE_MONITOR_DIR', nonEmpty, '/var/spool/asterisk/monitor'),
+    operatorContexts: read(env, 'CALLBRIDGE_OPERATOR_CONTEXTS', list(z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/), 'a dialplan context name'), 'from-internal'),
+    numberLookupUrl: env.CALLBRIDGE_NUMBER_LOOKUP_URL ? read(env, 'CALLBRIDGE_NUMBER_LOOKUP_URL', httpUrl, '') : undefined,
     apiTokens,
     allowedNetworks: read(env, 'CALLBRIDGE_ALLOWED_NETWORKS', list(cidr, 'an IP address or CIDR'), ''),
     connectors: read(env, 'CALLBRIDGE_CONNECTORS', connectorsSetting, '[]'),

@@ -98,7 +98,7 @@ export class CallStore {
       const final = FINAL_STATUSES.has(last);
       const row = tx
         .insert(calls)
-        .values({ ...call, status: last, final, createdAt: at, ...(final ? { endedAt: at, billsec: 0 } : {}) })
+        .values({ ...call, direction: call.direction ?? 'outgoing', status: last, final, createdAt: at, ...(final ? { endedAt: at, billsec: 0 } : {}) })
         .returning()
         .get();
       tx.insert(callStatuses)

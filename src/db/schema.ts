@@ -11,7 +11,7 @@ import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core
 export const endpoints = sqliteTable('endpoints', {
   sip: text('sip').primaryKey(),
   tech: text('tech').notNull().default('PJSIP'),
-  status: text('status', { enum: ['online', 'offline', 'inuse'] }).notNull(),
+  status: text('status', { enum: ['online', 'offline', 'inuse', 'away'] }).notNull(),
   /** when `status` last changed */
   since: integer('since').notNull(),
   deviceState: text('device_state'),
@@ -26,8 +26,8 @@ export const operatorHistory = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     sip: text('sip').notNull(),
-    status: text('status', { enum: ['online', 'offline', 'inuse'] }).notNull(),
-    previousStatus: text('previous_status', { enum: ['online', 'offline', 'inuse'] }),
+    status: text('status', { enum: ['online', 'offline', 'inuse', 'away'] }).notNull(),
+    previousStatus: text('previous_status', { enum: ['online', 'offline', 'inuse', 'away'] }),
     reason: text('reason').notNull(),
     time: integer('time').notNull(),
   },
@@ -48,7 +48,7 @@ export const calls = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     origin: text('origin', { enum: ['api', 'pbx'] }).notNull().default('api'),
-    direction: text('direction', { enum: ['outbound', 'inbound', 'internal'] }).notNull().default('outbound'),
+    direction: text('direction', { enum: ['outgoing', 'incoming', 'internal'] }).notNull().default('outgoing'),
     control: text('control', { enum: ['ari', 'ami'] }),
     externalKey: text('external_key').unique(),
     /** what external_key stood for: a retry with other parameters is refused */
@@ -72,12 +72,86 @@ export const calls = sqliteTable(
     billsec: integer('billsec'),
     hangupCause: integer('hangup_cause'),
     hangupCauseText: text('hangup_cause_text'),
+    /** PBX calls: the number the client dialled (inbound) */
+    did: text('did'),
+    /** when the conversation began (the answer of the party that talked) */
+    answeredAt: integer('answered_at'),
+    /** PBX calls: every operator (sip) whose phone rang, in order */
+    operators: text('operators', { mode: 'json' }).$type<string[]>(),
+    /** PBX calls: transfers in order, e.g. [{"from":"1000","to":"1001","kind":"blind","at":...}] */
+    transfers: text('transfers', { mode: 'json' }).$type<Array<Record<string, unknown>>>(),
+    /** PBX calls: per-leg facts (channel, role, sip/number, ring/answer/end times, cause, dial status) */
+    legs: text('legs', { mode: 'json' }).$type<Array<Record<string, unknown>>>(),
+    /** the PBX's own recording of the call (FreePBX MixMonitor / CDR(recordingfile)) */
+    recordingFile: text('recording_file'),
   },
   (t) => [
     index('calls_order_id').on(t.orderId, t.id),
     index('calls_open').on(t.final, t.id),
     index('calls_linkedid').on(t.linkedid),
+    index('calls_direction').on(t.direction, t.id),
+    index('calls_sip').on(t.sip, t.id),
+    index('calls_phone').on(t.phone, t.id),
   ],
+);
+
+/** Every Asterisk channel (Uniqueid) known to belong to a call, for matching CDRs and events to calls. */
+export const callChannels = sqliteTable(
+  'call_channels',
+  {
+    uniqueid: text('uniqueid').primaryKey(),
+    callId: integer('call_id')
+      .notNull()
+      .references(() => calls.id),
+    channel: text('channel'),
+  },
+  (t) => [index('call_channels_call').on(t.callId)],
+);
+
+/**
+ * Call detail records posted by the dialplan hook (events API callDetailRecord).
+ * `event_id` is unique: a repeat stores nothing; `fingerprint` tells a repeat
+ * from a conflicting reuse of the same id.
+ */
+export const cdrs = sqliteTable(
+  'cdrs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    eventId: text('event_id').notNull().unique(),
+    fingerprint: text('fingerprint').notNull(),
+    callId: integer('call_id').references(() => calls.id),
+    uniqueid: text('uniqueid'),
+    linkedid: text('linkedid'),
+    phone: text('phone').notNull(),
+    extension: text('extension').notNull(),
+    path: text('path').notNull(),
+    /** whether `path` lies inside a configured recordings directory (only then is it served) */
+    servable: integer('servable', { mode: 'boolean' }).notNull().default(false),
+    type: text('type'),
+    callAt: integer('call_at'),
+    duration: integer('duration'),
+    billsec: integer('billsec'),
+    disposition: text('disposition'),
+    /** every field the hook sent, as received */
+    fields: text('fields', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('cdrs_call').on(t.callId), index('cdrs_phone').on(t.phone, t.id)],
+);
+
+/** Events posted by dialplan hooks and the CRM (call_asterisk, events, coming), in order. */
+export const crmEvents = sqliteTable(
+  'crm_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind', { enum: ['call_asterisk', 'event', 'coming'] }).notNull(),
+    orderId: text('order_id'),
+    callId: integer('call_id').references(() => calls.id),
+    text: text('text'),
+    payload: text('payload', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    time: integer('time').notNull(),
+  },
+  (t) => [index('crm_events_order').on(t.orderId, t.id), index('crm_events_call').on(t.callId, t.id)],
 );
 
 /** Every status of every call, in order (id), with ms time and JSON details. */
@@ -118,5 +192,7 @@ export const recordings = sqliteTable(
 );
 
 export type CallRow = typeof calls.$inferSelect;
+export type CdrRow = typeof cdrs.$inferSelect;
+export type CrmEventRow = typeof crmEvents.$inferSelect;
 export type CallStatusRow = typeof callStatuses.$inferSelect;
 export type RecordingRow = typeof recordings.$inferSelect;

@@ -11,7 +11,7 @@
  * always supply the contact URI and user agent.
  */
 
-export type PresenceStatus = 'online' | 'offline' | 'inuse';
+export type PresenceStatus = 'online' | 'offline' | 'inuse' | 'away';
 
 /** Asterisk device states, as DeviceStateChange `State` spells them. */
 export type DeviceState =
