@@ -218,7 +218,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     callerId: read(env, 'CALLBRIDGE_CALLER_ID', z.string().regex(/^[^\r\n]{1,80}$/, 'must be 1-80 characters without CR/LF'), '"{phone}" <{phone}>'),
     sipPattern: read(env, 'CALLBRIDGE_SIP_PATTERN', pattern, '^[A-Za-z0-9_.-]{1,40}$'),
     recordingsDir: read(env, 'CALLBRIDGE_RECORDINGS_DIR', nonEmpty, './data/recordings'),
-    monitorDir: read(env, 'CALLBRIDGE_MONITOR_DIR', nonEmpty, '/var/spool/asterisk/monitor'),
+    monitorDir: read(env, 'CALLBRIDGE_MONITOR_DIR', nonEmpty, simulate ? read(env, 'CALLBRIDGE_RECORDINGS_DIR', nonEmpty, './data/recordings') : '/var/spool/asterisk/monitor'),
     operatorContexts: read(env, 'CALLBRIDGE_OPERATOR_CONTEXTS', list(z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/), 'a dialplan context name'), 'from-internal'),
     numberLookupUrl: env.CALLBRIDGE_NUMBER_LOOKUP_URL ? read(env, 'CALLBRIDGE_NUMBER_LOOKUP_URL', httpUrl, '') : undefined,
     apiTokens,

@@ -26,6 +26,8 @@ import { AmiCallController, AriCallController } from './calls/controllers.js';
 import type { CallController } from './calls/controller.js';
 import { callMethods } from './calls/http.js';
 import { recordingRoutes } from './calls/recordings-http.js';
+import { callListMethods } from './calls/list-http.js';
+import { PbxCallService } from './pbx/service.js';
 
 /** How often open calls are compared with Asterisk's channels while connected. */
 const RECONCILE_EVERY_MS = 60_000;
@@ -111,6 +113,13 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       ? new AmiCallController(amiClient, config.recordingsDir, callLog)
       : new AriCallController(ariClient, config.recordingsDir, callLog);
   const calls = new CallService(callStore, presence, controller, settings, callLog);
+  const pbxCalls = new PbxCallService(
+    amiClient,
+    callStore,
+    calls,
+    { operatorContexts: config.operatorContexts, recordingDirs: [config.recordingsDir, config.monitorDir] },
+    log.child({ component: 'pbx-calls' }),
+  );
   const reconcile = () => {
     if (controller.available) void calls.reconcile();
   };
@@ -133,7 +142,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     log: log.child({ component: 'http' }),
     apiTokens: config.apiTokens,
     allowedNetworks: config.allowedNetworks,
-    methods: [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` })],
+    methods: [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...callListMethods(callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` })],
     health,
     routes,
   });
@@ -149,6 +158,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   if (!baseUrl) baseUrl = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
   log.info({ host: config.http.host, port, version: VERSION, control: config.control }, 'HTTP API listening');
 
+  pbxCalls.start();
   amiClient.start();
   ariClient?.start();
 
@@ -161,6 +171,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       ariClient?.off('connected', reconcile);
       amiClient.off('connected', reconcile);
       await controller.stop();
+      await pbxCalls.stop();
       await Promise.allSettled([amiClient.stop(), ariClient?.stop()]);
       await simulator?.stop();
       db.$client.close();

@@ -12,7 +12,7 @@ import type { CallRow } from '../db/schema.js';
 import { FINAL_STATUSES, step, type CallEvent, type CallStatus, type StatusStep } from './chain.js';
 import { causeText } from './causes.js';
 import type { CallController, CallSink, CallStart, OpenCall, RecordingInfo } from './controller.js';
-import type { CallPatch, CallStore } from './store.js';
+import type { CallPatch, CallStore, NewCall } from './store.js';
 import { wavDurationSeconds } from './wav.js';
 
 export interface MakeCallInput {
@@ -162,6 +162,28 @@ export class CallService extends EventEmitter {
     if (steps.length === 0 && Object.keys(patch).length === 0) return;
     this.store.advance(callId, steps, at, merged);
     this.announce(row, steps, at);
+  }
+
+  /** Records a call the PBX carried on its own (origin 'pbx'), with its first status. */
+  openPbxCall(call: NewCall, first: StatusStep, at: number, patch: CallPatch): CallRow {
+    const row = this.store.db.$client.transaction(() => {
+      const created = this.store.create({ ...call, origin: 'pbx' }, [first], at);
+      this.store.advance(created.id, [], at, patch);
+      return created;
+    })();
+    this.announce(row, [first], at);
+    return row;
+  }
+
+  /** Appends a PBX call's new statuses, each at its own time, and its latest summary, in one transaction. */
+  advancePbxCall(callId: number, steps: ReadonlyArray<StatusStep & { at: number }>, patch: CallPatch, at: number): void {
+    const row = this.store.get(callId);
+    if (!row) return;
+    this.store.db.$client.transaction(() => {
+      for (const s of steps) this.store.advance(callId, [{ status: s.status, details: s.details }], s.at, {});
+      this.store.advance(callId, [], at, patch);
+    })();
+    for (const s of steps) this.announce(row, [s], s.at);
   }
 
   private announce(row: CallRow, steps: readonly StatusStep[], at: number): void {

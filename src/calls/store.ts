@@ -27,6 +27,15 @@ export type CallPatch = Partial<
     | 'billsec'
     | 'hangupCause'
     | 'hangupCauseText'
+    | 'direction'
+    | 'sip'
+    | 'phone'
+    | 'did'
+    | 'answeredAt'
+    | 'recordingFile'
+    | 'operators'
+    | 'transfers'
+    | 'legs'
   >
 >;
 
@@ -44,7 +53,19 @@ const PATCH_COLUMNS: Readonly<Record<keyof CallPatch, string>> = {
   billsec: 'billsec',
   hangupCause: 'hangup_cause',
   hangupCauseText: 'hangup_cause_text',
+  direction: 'direction',
+  sip: 'sip',
+  phone: 'phone',
+  did: 'did',
+  answeredAt: 'answered_at',
+  recordingFile: 'recording_file',
+  operators: 'operators',
+  transfers: 'transfers',
+  legs: 'legs',
 };
+
+/** JSON columns: stored as text. */
+const JSON_PATCH: ReadonlySet<string> = new Set(['operators', 'transfers', 'legs']);
 
 export class CallStore {
   // The hot-path statements are prepared once (drizzle would build and prepare them per call otherwise).
@@ -53,6 +74,8 @@ export class CallStore {
   private readonly openForSip;
   private readonly patchCall;
   private readonly advanceTx;
+  private readonly insertChannel;
+  private readonly byLinkedidStmt;
 
   constructor(readonly db: Db) {
     this.byId = db.select().from(calls).where(eq(calls.id, sql.placeholder('id'))).prepare();
@@ -77,6 +100,8 @@ export class CallStore {
     this.patchCall = db.$client.prepare(
       `UPDATE calls SET status = COALESCE(@status, status), final = MAX(final, @final), ${cols.join(', ')} WHERE id = @id`,
     );
+    this.insertChannel = db.$client.prepare('INSERT OR IGNORE INTO call_channels (uniqueid, call_id, channel) VALUES (?, ?, ?)');
+    this.byLinkedidStmt = db.select().from(calls).where(eq(calls.linkedid, sql.placeholder('linkedid'))).orderBy(asc(calls.id)).prepare();
     // better-sqlite3's own transaction wrapper: the cheapest BEGIN/COMMIT around the hot path.
     this.advanceTx = db.$client.transaction((id: number, steps: readonly StatusStep[], at: number, patch: CallPatch) => {
       const row = this.byId.get({ id });
@@ -86,7 +111,10 @@ export class CallStore {
       }
       const last = steps.at(-1)?.status as CallStatus | undefined;
       const params: Record<string, string | number | null> = { id, status: last ?? null, final: last && FINAL_STATUSES.has(last) ? 1 : 0 };
-      for (const key of Object.keys(PATCH_COLUMNS)) params[key] = patch[key as keyof CallPatch] ?? null;
+      for (const key of Object.keys(PATCH_COLUMNS)) {
+        const v = patch[key as keyof CallPatch] ?? null;
+        params[key] = v !== null && JSON_PATCH.has(key) ? JSON.stringify(v) : (v as string | number | null);
+      }
       this.patchCall.run(params);
     });
   }
@@ -121,9 +149,51 @@ export class CallStore {
     return this.openForSip.get({ sip }) !== undefined;
   }
 
-  /** Calls without a final status yet (for reconciliation). */
-  open(): CallRow[] {
-    return this.db.select().from(calls).where(eq(calls.final, false)).orderBy(asc(calls.id)).all();
+  /** Calls without a final status yet (for reconciliation); click-to-calls only unless `origin` says otherwise. */
+  open(origin: 'api' | 'pbx' = 'api'): CallRow[] {
+    return this.db.select().from(calls).where(and(eq(calls.final, false), eq(calls.origin, origin))).orderBy(asc(calls.id)).all();
+  }
+
+  /** Calls carrying this linkedid (a click-to-call once its operator leg exists, a PBX call from its start). */
+  byLinkedid(linkedid: string): CallRow[] {
+    return this.byLinkedidStmt.all({ linkedid });
+  }
+
+  /** Remembers which Asterisk channels belong to a call (for CDRs and events that name a channel). */
+  addChannels(callId: number, channels: ReadonlyArray<{ uniqueid: string; channel: string }>): void {
+    if (channels.length === 0) return;
+    this.db.$client.transaction(() => {
+      for (const c of channels) this.insertChannel.run(c.uniqueid, callId, c.channel);
+    })();
+  }
+
+  /**
+   * Every call newest first, a page at a time with a keyset cursor
+   * (`beforeId`): the same cost on any page.
+   */
+  listCalls(
+    filter: { direction?: string; sip?: string; phones?: readonly string[]; status?: string; from?: number; to?: number; origin?: string },
+    perPage: number,
+    beforeId?: number,
+  ): CallRow[] {
+    const where = [];
+    if (beforeId !== undefined) where.push(lt(calls.id, beforeId));
+    if (filter.direction) where.push(eq(calls.direction, filter.direction as CallRow['direction']));
+    if (filter.origin) where.push(eq(calls.origin, filter.origin as CallRow['origin']));
+    if (filter.status) where.push(eq(calls.status, filter.status));
+    if (filter.from !== undefined) where.push(sql`${calls.createdAt} >= ${filter.from}`);
+    if (filter.to !== undefined) where.push(sql`${calls.createdAt} <= ${filter.to}`);
+    if (filter.phones && filter.phones.length > 0) where.push(inArray(calls.phone, [...filter.phones]));
+    if (filter.sip) {
+      where.push(sql`(${calls.sip} = ${filter.sip} OR EXISTS (SELECT 1 FROM json_each(${calls.operators}) WHERE json_each.value = ${filter.sip}))`);
+    }
+    return this.db
+      .select()
+      .from(calls)
+      .where(where.length > 0 ? and(...where) : undefined)
+      .orderBy(desc(calls.id))
+      .limit(perPage)
+      .all();
   }
 
   /** Appends statuses and patches the call row, atomically. */

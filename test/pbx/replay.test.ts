@@ -1,0 +1,158 @@
+/**
+ * The recorded FreePBX-style Asterisk 22 streams (D1, E1-E9, Q1, Q3) through
+ * the channel mirror and the derivation: one call per linkedid, with the right
+ * direction, numbers, operators and status chain.
+ */
+import { describe, expect, it } from 'vitest';
+import { ChannelMirror, kindOfDialString } from '../../src/pbx/mirror.js';
+import { summarize, transferPath, type PbxCallSummary } from '../../src/pbx/derive.js';
+import { lowerCased, readJsonl, type TraceMessage } from '../helpers/traces.js';
+
+function replay(scenario: string, opts: { ownLinkedids?: string[] } = {}): { calls: PbxCallSummary[]; ended: string[] } {
+  const mirror = new ChannelMirror({ operatorContexts: new Set(['from-internal']), isOwnLinkedid: (l) => opts.ownLinkedids?.includes(l) ?? false });
+  const ended: string[] = [];
+  const summaries = new Map<string, PbxCallSummary>();
+  for (const m of readJsonl<TraceMessage>(`${scenario}/ami.jsonl`)) {
+    if (m.kind !== 'event') continue;
+    for (const c of mirror.handle(lowerCased(m), m.recv_ms)) {
+      if (c.type === 'ended') {
+        ended.push(c.call.linkedid);
+        summaries.set(c.call.linkedid, summarize(c.call));
+      }
+    }
+  }
+  for (const call of mirror.calls.values()) if (call.open && !call.own && !summaries.has(call.linkedid)) summaries.set(call.linkedid, summarize(call));
+  return { calls: [...summaries.values()].sort((a, b) => a.startedAt - b.startedAt), ended };
+}
+
+const chainOf = (s: PbxCallSummary) => s.chain.map((c) => c.status);
+
+const CASES: Array<{
+  scenario: string;
+  what: string;
+  calls: Array<{ direction: string; phone: string; did?: string | null; sip: string | null; operators: string[]; chain: string[]; by?: string; billsec: number; transfers?: string; recording?: RegExp }>;
+}> = [
+  {
+    scenario: 'D1', what: 'inbound to one extension, answered, the client hangs up',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000000', sip: '1000', operators: ['1000'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 3, recording: /inbound-/ }],
+  },
+  {
+    scenario: 'E1', what: 'outbound from a phone, answered, the operator hangs up',
+    calls: [{ direction: 'outgoing', phone: '79001234567', did: null, sip: '1000', operators: ['1000'], chain: ['CALL', 'CLIENT_CALLTO', 'CLIENT_PICKUP', 'FINISH'], by: 'operator', billsec: 3, recording: /\/out-79001234567-1000-/ }],
+  },
+  {
+    scenario: 'E2', what: 'outbound from a phone, the client is busy',
+    calls: [{ direction: 'outgoing', phone: '79001234567', sip: '1000', operators: ['1000'], chain: ['CALL', 'CLIENT_CALLTO', 'CLIENT_BUSY'], billsec: 0 }],
+  },
+  {
+    scenario: 'E3', what: 'internal call 1000 -> 1001',
+    calls: [{ direction: 'internal', phone: '1000', sip: '1001', operators: ['1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'operator', billsec: 3, recording: /internal-1001-1000-/ }],
+  },
+  {
+    scenario: 'E4', what: 'ring group 600: 1001 answers, 1000 is cancelled',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000600', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 3, recording: /rg-600-/ }],
+  },
+  {
+    scenario: 'E7', what: 'inbound to 1000, blind transfer to 1001',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950001000', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 9, transfers: '1000 > 1001' }],
+  },
+  {
+    scenario: 'E9', what: 'two overlapping calls in one stream',
+    calls: [
+      { direction: 'incoming', phone: '79001234567', did: '74950001000', sip: '1000', operators: ['1000'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 6 },
+      { direction: 'outgoing', phone: '79007654321', sip: '1001', operators: ['1001'], chain: ['CALL', 'CLIENT_CALLTO', 'CLIENT_PICKUP', 'FINISH'], by: 'operator', billsec: 4 },
+    ],
+  },
+  {
+    scenario: 'Q1', what: 'queue 700: 1001 answers, 1000 is cancelled',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000700', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 3 }],
+  },
+  {
+    scenario: 'Q3', what: 'queue call while 1000 is paused: only 1001 rings',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000700', sip: '1001', operators: ['1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 2 }],
+  },
+];
+
+describe('PBX calls from the recorded traces', () => {
+  it.each(CASES)('$scenario: $what', ({ scenario, calls }) => {
+    const { calls: got, ended } = replay(scenario);
+    expect(got).toHaveLength(calls.length);
+    // every call ended exactly once, at its last Hangup
+    expect(new Set(ended).size).toBe(ended.length);
+    expect(ended).toHaveLength(calls.length);
+    for (const [i, want] of calls.entries()) {
+      const s = got[i]!;
+      expect(s.direction).toBe(want.direction);
+      expect(s.phone).toBe(want.phone);
+      if (want.did !== undefined) expect(s.did).toBe(want.did);
+      expect(s.sip).toBe(want.sip);
+      expect(s.operators).toEqual(want.operators);
+      expect(chainOf(s)).toEqual(want.chain);
+      expect(s.final).toBe(true);
+      expect(s.billsec).toBe(want.billsec);
+      if (want.by) expect(s.chain.at(-1)!.details.by).toBe(want.by);
+      expect(transferPath(s.transfers)).toBe(want.transfers ?? null);
+      if (want.recording) expect(s.recordingFile).toMatch(want.recording);
+      // times read in order, and the end is the last Hangup of the linkedid
+      const times = s.chain.map((c) => c.at);
+      expect([...times].sort((a, b) => a - b)).toEqual(times);
+      expect(s.endedAt).toBe(Math.max(...s.legs.map((l) => l.end_at ?? 0)));
+      expect(s.answeredAt === null).toBe(want.billsec === 0 && !want.chain.includes('FINISH'));
+    }
+  });
+
+  it('E4: the losing member leg ends with DialEnd CANCEL and cause 26, the winner is the call\'s operator', () => {
+    const s = replay('E4').calls[0]!;
+    const loser = s.legs.find((l) => l.sip === '1000')!;
+    const winner = s.legs.find((l) => l.sip === '1001')!;
+    expect(loser).toMatchObject({ dial_status: 'CANCEL', cause: 26, answer_at: null });
+    expect(winner).toMatchObject({ dial_status: 'ANSWER', cause: 16 });
+    expect(s.answeredAt).toBe(winner.answer_at);
+  });
+
+  it('E2: a busy client gives cause 17 and no answer time', () => {
+    const s = replay('E2').calls[0]!;
+    expect(s.chain.at(-1)!.details).toMatchObject({ cause: 17, dialStatus: 'BUSY' });
+    expect(s.answeredAt).toBeNull();
+  });
+
+  it('a click-to-call (its linkedid is the daemon\'s own) makes no PBX call', () => {
+    const own = replay('E1').calls[0]!.linkedid;
+    expect(replay('E1', { ownLinkedids: [own] }).calls).toHaveLength(0);
+  });
+
+  it('the channels of an AMI-mode click-to-call (CALLBRIDGE_CALL_ID set on the operator leg) make no PBX call', () => {
+    const mirror = new ChannelMirror({ operatorContexts: new Set(['from-internal']) });
+    let opened = 0;
+    for (const m of readJsonl<TraceMessage>('A1/ami.jsonl')) {
+      if (m.kind !== 'event') continue;
+      const msg = lowerCased(m);
+      for (const c of mirror.handle(msg, m.recv_ms)) if (c.type === 'opened') opened++;
+      // the daemon's Originate sets this variable right after Newchannel
+      if (msg.event === 'Newchannel' && msg.uniqueid === msg.linkedid && String(msg.channel).startsWith('PJSIP/1000')) {
+        mirror.handle({ event: 'VarSet', channel: msg.channel!, uniqueid: msg.uniqueid!, linkedid: msg.linkedid!, variable: 'CALLBRIDGE_CALL_ID', value: '7' }, m.recv_ms);
+      }
+    }
+    expect(opened).toBe(0);
+  });
+
+  it('channels named by the daemon over ARI (cb-…) make no PBX call', () => {
+    const mirror = new ChannelMirror({ operatorContexts: new Set(['from-internal']) });
+    const base = { channelstatedesc: 'Down', context: 'from-internal', exten: 's', calleridnum: '101' };
+    expect(mirror.handle({ event: 'Newchannel', channel: 'PJSIP/101-00000001', uniqueid: 'cb-5-op-1', linkedid: 'cb-5-op-1', ...base }, 1)).toHaveLength(1);
+    const changes = mirror.handle({ event: 'DialBegin', channel: 'PJSIP/101-00000001', uniqueid: 'cb-5-op-1', linkedid: 'cb-5-op-1', destchannel: 'PJSIP/clients-00000002', destuniqueid: 'x.1', destlinkedid: 'cb-5-op-1', destcontext: 'from-pstn', dialstring: '380@clients', ...base }, 2);
+    expect(changes.some((c) => c.type === 'opened' || c.type === 'dial')).toBe(false);
+  });
+
+  it.each([
+    ['1000', { kind: 'phone', endpoint: '1000' }],
+    ['PJSIP/1000', { kind: 'phone', endpoint: '1000' }],
+    ['1000/sip:1000@10.0.0.5:5060', { kind: 'phone', endpoint: '1000' }],
+    ['79001234567@clients', { kind: 'trunk', endpoint: 'clients' }],
+    ['PJSIP/79001234567@trunk-1', { kind: 'trunk', endpoint: 'trunk-1' }],
+    ['Local/1000@from-queue/n', undefined],
+    ['1001@from-internal-ring/n', { kind: 'trunk', endpoint: 'from-internal-ring' }],
+  ] as const)('dial string %s', (s, want) => {
+    expect(kindOfDialString(s)).toEqual(want);
+  });
+});
