@@ -142,7 +142,7 @@ describe('PBX calls end to end (recorded AMI bytes → daemon → HTTP and SQLit
     expect(byPhone.calls).toHaveLength(1);
     const bad = await fetch(`http://127.0.0.1:${daemon.port}/api/callList.json?direction=sideways`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.field).toBe('direction');
+    expect(((await bad.json()) as any).error.field).toBe('direction');
   });
 
   it('daemon restarted mid-call while Asterisk still carries it: followed again, one FINISH', async () => {
@@ -187,5 +187,25 @@ describe('PBX calls end to end (recorded AMI bytes → daemon → HTTP and SQLit
     expect(body.calls[0]).toMatchObject({ status: 'FINISH', sip: '1000' });
     const statuses = daemon.db.$client.prepare("SELECT count(*) AS n FROM call_statuses WHERE status = 'FINISH'").get();
     expect(statuses).toEqual({ n: 1 });
+  });
+});
+
+describe('click-to-calls are not PBX calls', () => {
+  it.each(['ari', 'ami'] as const)('%s mode: a click-to-call through the simulator is one call in callList, origin click-to-call', async (control) => {
+    const { startHarness } = await import('../helpers/daemon.js');
+    const h = await startHarness({ control });
+    try {
+      const made = await h.api('/api/makeCall.json?sip=101&phone=380639920001&order_id=15');
+      expect(made.status).toBe(200);
+      await waitFor('FINISH', async () => (await h.api(`/api/callList.json`)).body.calls?.[0]?.status === 'FINISH', 15_000);
+      // give the PBX tracker every event of the call
+      await new Promise((r) => setTimeout(r, 300));
+      const list = (await h.api('/api/callList.json')).body;
+      expect(list.calls).toHaveLength(1);
+      expect(list.calls[0]).toMatchObject({ call_id: made.body.call_id, origin: 'click-to-call', direction: 'outgoing', sip: '101', order_id: '15' });
+      expect(h.daemon.db.$client.prepare("SELECT count(*) AS n FROM calls WHERE origin = 'pbx'").get()).toEqual({ n: 0 });
+    } finally {
+      await h.close();
+    }
   });
 });
