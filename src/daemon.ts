@@ -10,7 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
-import { databaseOk, openDatabase, type Db } from './db/index.js';
+import { databaseHealth, openDatabase, type Db } from './db/index.js';
 import { AmiClient } from './asterisk/ami/index.js';
 import { AriClient } from './asterisk/ari/index.js';
 import { SimulatedAsterisk } from './simulator/index.js';
@@ -28,6 +28,8 @@ import { callMethods } from './calls/http.js';
 import { recordingRoutes } from './calls/recordings-http.js';
 import { callListMethods } from './calls/list-http.js';
 import { PbxCallService } from './pbx/service.js';
+import { createDomainBus } from './domain/bus.js';
+import { eventMethods } from './events/http.js';
 
 /** How often open calls are compared with Asterisk's channels while connected. */
 const RECONCILE_EVERY_MS = 60_000;
@@ -129,20 +131,35 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   reconcileTimer.unref();
 
   const health = () => {
-    const dbOk = databaseOk(db);
+    const dbHealth = databaseHealth(db);
     const amiState = amiClient.connected ? 'connected' : 'disconnected';
     const ariState = ariClient ? (ariClient.connected ? 'connected' : 'disconnected') : 'disabled';
-    const ok = dbOk && amiState === 'connected' && ariState !== 'disconnected';
-    return { status: ok ? 'ok' : 'degraded', ami: amiState, ari: ariState, db: dbOk ? 'ok' : 'error', version: VERSION };
+    const ok = dbHealth.ok && amiState === 'connected' && ariState !== 'disconnected';
+    return {
+      status: ok ? 'ok' : 'degraded',
+      ami: amiState,
+      ari: ariState,
+      db: dbHealth.ok ? 'ok' : 'error',
+      ...(dbHealth.error ? { db_error: dbHealth.error } : {}),
+      version: VERSION,
+    };
   };
 
   let baseUrl = config.http.publicUrl ?? '';
   const routes: RouteGroup[] = [recordingRoutes(callStore), ...(simulator ? [simulatorRoutes(simulator)] : [])];
+  const domainBus = createDomainBus((err, event) => log.warn({ type: event.type, err: (err as Error).message }, 'domain event listener failed'));
+  const eventApi = eventMethods(db, {
+    recordingsDir: config.recordingsDir,
+    monitorDir: config.monitorDir,
+    numberLookupUrl: config.numberLookupUrl,
+    log: log.child({ component: 'events' }),
+    bus: domainBus,
+  });
   const app = createApp({
     log: log.child({ component: 'http' }),
     apiTokens: config.apiTokens,
     allowedNetworks: config.allowedNetworks,
-    methods: [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...callListMethods(callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` })],
+    methods: [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...callListMethods(callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...eventApi],
     health,
     routes,
   });

@@ -3,8 +3,11 @@
  * presence signals and snapshots. Field names follow the recorded Asterisk 22
  * traces (ContactStatus has URI/EndpointName but no user agent; ContactList
  * has no AOR header; EndpointList spells device states "Not in use").
+ * Queue members (Q1, Q3) are named by `MemberName` + `Interface`
+ * (`Local/1000@from-queue/n` in FreePBX) in events, and by `Name` + `Location`
+ * in QueueStatus's QueueMember items; `Paused` is 0/1, `PausedReason` free text.
  */
-import { parseDeviceState, type PresenceSignal } from '../presence/model.js';
+import { parseDeviceState, type PresenceSignal, type QueueSignal } from '../presence/model.js';
 
 /** A received AMI message with lower-cased header names (see asterisk/ami). */
 type AmiFields = Readonly<Record<string, string | string[] | undefined>>;
@@ -19,6 +22,42 @@ export function splitDevice(device: string | undefined): { tech: string; sip: st
   const m = device ? /^(PJSIP|SIP|IAX2)\/([^/@;,\s-][^/@;,\s]*)$/.exec(device) : null;
   return m ? { tech: m[1]!, sip: m[2]! } : undefined;
 }
+
+/**
+ * The endpoint names a queue member interface may stand for: `Local/1000@from-queue/n` → 1000,
+ * `PJSIP/1000`, `SIP/1000` → 1000, `hint:1000@ext-local` → 1000.
+ */
+export function memberInterfaceSip(iface: string | undefined): string | undefined {
+  if (!iface) return undefined;
+  const local = /^(?:Local\/|hint:)([^@/;,\s]+)@[^\s]*$/i.exec(iface);
+  if (local) return local[1];
+  const dev = /^(PJSIP|SIP)\/([^/@;,\s]+)$/i.exec(iface);
+  return dev?.[2];
+}
+
+function memberCandidates(name: string | undefined, iface: string | undefined, stateIface: string | undefined): string[] {
+  const out: string[] = [];
+  for (const c of [name?.trim(), memberInterfaceSip(iface), memberInterfaceSip(stateIface)]) {
+    if (c && !out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
+const QUEUE_MEMBER_EVENTS = new Set(['QueueMemberPause', 'QueueMemberPaused', 'QueueMemberStatus', 'QueueMemberAdded', 'QueueMemberRemoved']);
+
+/** A queue member event (QueueMemberPause, …Status, …Added, …Removed) → its pause state in that queue. */
+function queueSignal(msg: AmiFields, event: string): QueueSignal | undefined {
+  const queue = first(msg, 'queue');
+  const candidates = memberCandidates(first(msg, 'membername'), first(msg, 'interface') ?? first(msg, 'location'), first(msg, 'stateinterface'));
+  if (!queue || candidates.length === 0) return undefined;
+  const removed = event === 'QueueMemberRemoved';
+  const pausedText = first(msg, 'paused');
+  if (!removed && pausedText === undefined) return undefined;
+  const paused = !removed && isTrue(pausedText);
+  return { kind: 'queue', sip: candidates[0]!, candidates, queue, paused, reason: paused ? (first(msg, 'pausedreason') ?? '').trim() : '', ...(removed ? { removed } : {}) };
+}
+
+const isTrue = (v: string | undefined): boolean => v !== undefined && /^(1|yes|true|on)$/i.test(v.trim());
 
 /** A live AMI event → a presence signal, or undefined when it says nothing about an endpoint. */
 export function amiPresenceSignal(msg: AmiFields): PresenceSignal | undefined {
@@ -40,8 +79,10 @@ export function amiPresenceSignal(msg: AmiFields): PresenceSignal | undefined {
       const status = first(msg, 'peerstatus');
       return dev && status ? { kind: 'peer', sip: dev.sip, status } : undefined;
     }
-    default:
-      return undefined;
+    default: {
+      const event = first(msg, 'event');
+      return event && QUEUE_MEMBER_EVENTS.has(event) ? queueSignal(msg, event) : undefined;
+    }
   }
 }
 
@@ -84,18 +125,22 @@ export interface EndpointSnapshot {
   userAgent: string | undefined;
   /** any contact reachable (or registered but not qualified) */
   reachable: boolean;
+  /** queues it is paused in → reason */
+  paused?: Record<string, string>;
 }
 
 /**
  * Builds the resync snapshot from the item events of PJSIPShowEndpoints,
- * PJSIPShowContacts and DeviceStateList (any may be empty), and SIPpeers where
- * chan_sip is loaded.
+ * PJSIPShowContacts and DeviceStateList (any may be empty), SIPpeers where
+ * chan_sip is loaded, and QueueStatus where app_queue is (its QueueMember
+ * items give the pauses; QueueParams / QueueEntry items are skipped).
  */
 export function amiSnapshot(lists: {
   endpoints: readonly AmiFields[];
   contacts: readonly AmiFields[];
   deviceStates: readonly AmiFields[];
   sipPeers?: readonly AmiFields[];
+  queueMembers?: readonly AmiFields[];
 }): EndpointSnapshot[] {
   const out = new Map<string, EndpointSnapshot>();
   for (const e of lists.endpoints) {
@@ -134,6 +179,17 @@ export function amiSnapshot(lists: {
       snap.userAgent = first(c, 'useragent') || undefined;
     }
     if (usable) snap.reachable = true;
+  }
+  for (const m of lists.queueMembers ?? []) {
+    const event = first(m, 'event');
+    if (event !== undefined && event !== 'QueueMember') continue;
+    const queue = first(m, 'queue');
+    if (!queue || !isTrue(first(m, 'paused'))) continue;
+    const candidates = memberCandidates(first(m, 'name') ?? first(m, 'membername'), first(m, 'location') ?? first(m, 'interface'), first(m, 'stateinterface'));
+    const sip = candidates.find((c) => out.has(c));
+    if (!sip) continue;
+    const snap = out.get(sip)!;
+    snap.paused = { ...snap.paused, [queue]: (first(m, 'pausedreason') ?? '').trim() };
   }
   return [...out.values()];
 }

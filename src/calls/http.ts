@@ -6,6 +6,7 @@ import { isoTime, paginationShape, parse, type Params } from '../http/params.js'
 import type { CallRow, CallStatusRow, RecordingRow } from '../db/schema.js';
 import type { CallService } from './service.js';
 import type { CallStore } from './store.js';
+import { orderEventsJson } from '../events/http.js';
 
 const orderId = z.string({ message: 'is required' }).regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 const callId = z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive integer').transform(Number);
@@ -53,6 +54,7 @@ export function callMethods(service: CallService, store: CallStore, opts: { sipP
   return [
     {
       names: ['makeCall'],
+      changes: true,
       handle(params) {
         refuseLineBreaks(params);
         const p = parse(makeCall, params);
@@ -88,10 +90,11 @@ export function callMethods(service: CallService, store: CallStore, opts: { sipP
       handle(params) {
         const p = parse(z.object({ order_id: orderId, group_by_call: z.enum(['0', '1'], { message: 'must be 0 or 1' }).optional() }), params);
         const chain = store.orderChain(p.order_id);
-        if (p.group_by_call !== '1') return { order_id: p.order_id, history: chain.map(statusJson) };
+        const events = orderEventsJson(store.db, p.order_id);
+        if (p.group_by_call !== '1') return { order_id: p.order_id, history: chain.map(statusJson), events };
         const byCall = new Map<number, CallStatusRow[]>();
         for (const s of chain) byCall.set(s.callId, [...(byCall.get(s.callId) ?? []), s]);
-        return { order_id: p.order_id, calls: [...byCall].map(([id, rows]) => ({ call_id: id, history: rows.map(statusJson) })) };
+        return { order_id: p.order_id, calls: [...byCall].map(([id, rows]) => ({ call_id: id, history: rows.map(statusJson) })), events };
       },
     },
     {

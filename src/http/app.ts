@@ -5,26 +5,36 @@
  * Paths under /api are case-insensitive and may end in `.json` or `.xml`
  * (which picks the format); Hono cannot match `:method.:fmt` in one segment,
  * so `getPath` strips the suffix and lower-cases before routing.
+ *
+ * Order of checks for every request: the network allow-list (403), then the
+ * API token (401) for everything but /health and open route groups, before
+ * any method or path is looked up (404/405) and before parameters are
+ * validated (400/413). HEAD is answered like GET, without a body.
  */
 import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../log.js';
 import { ApiError } from './errors.js';
 import { splitFormat, toXml, type Format } from './format.js';
-import { readParams, type Params } from './params.js';
+import { collectParams, DEFAULT_MAX_BODY_BYTES, queryParams, readParams, type Params } from './params.js';
 import { bearer, networkAllowList, tokenChecker } from './auth.js';
 
 export interface ApiMethod {
   /** names the method answers to, any case (e.g. ['recordList', 'RecordsList']) */
   names: readonly string[];
   handle(params: Params, c: Context<Env>): Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** the method changes something (places a call, stores an event): HEAD, which must be safe, does not run it */
+  changes?: boolean;
+  /** `/api/<name>.txt`: the answer as plain text (for dialplan CURL); null answers 404 with an empty body */
+  text?(params: Params, c: Context<Env>): Promise<string | null> | string | null;
 }
 
 /** Plain routes under a prefix (downloads, simulator control): they get access control and the error envelope. */
 export interface RouteGroup {
   prefix: string;
   install(app: Hono<Env>): void;
+  /** no API token needed (the network allow-list still applies) */
+  open?: boolean;
 }
 
 export type Env = { Variables: { format: Format } };
@@ -81,45 +91,54 @@ export function createApp(opts: AppOptions): Hono<Env> {
     await next();
   });
 
-  app.use(
-    bodyLimit({
-      maxSize: opts.maxBodyBytes ?? 1024 * 1024,
-      onError: (c) => fail(c as Context<Env>, new ApiError('PAYLOAD_TOO_LARGE', 'request body is too large')),
-    }),
-  );
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const openPrefixes = (opts.routes ?? []).filter((g) => g.open).map((g) => g.prefix);
+  const isOpen = (path: string): boolean =>
+    path === '/health' || openPrefixes.some((p) => path === p || path.startsWith(`${p}/`));
 
-  /** Token check; `params` supplies the `token` parameter where there is one. */
-  const authorize = (c: Context<Env>, params?: Params): void => {
-    if (!tokenOk) return;
-    const presented = bearer(c.req.header('authorization')) ?? params?.token ?? new URL(c.req.url).searchParams.get('token') ?? undefined;
-    if (!presented) throw new ApiError('UNAUTHORIZED', 'an API token is required (Authorization: Bearer <token> or token=<token>)');
-    if (!tokenOk(presented)) throw new ApiError('UNAUTHORIZED', 'the API token is not valid');
-  };
+  /**
+   * Token check, for every path but the open ones, before anything else is
+   * looked at. The token comes from the Authorization header, else the query,
+   * else (API methods only) a form or JSON body; a body that cannot be read
+   * counts as presenting no token, so its problems are reported only to an
+   * authenticated caller.
+   */
+  app.use(async (c, next) => {
+    if (!tokenOk) return next();
+    const path = routingPath(c.req.url);
+    if (isOpen(path)) return next();
+    let presented = bearer(c.req.header('authorization')) ?? queryParams(c.req.url).params.token;
+    if (presented === undefined && /^\/api\//.test(path)) presented = (await collectParams(c, maxBody)).params.token;
+    if (!presented) return fail(c, new ApiError('UNAUTHORIZED', 'an API token is required (Authorization: Bearer <token> or token=<token>)'));
+    if (!tokenOk(presented)) return fail(c, new ApiError('UNAUTHORIZED', 'the API token is not valid'));
+    await next();
+  });
 
   app.get('/health', (c) => {
     const body = opts.health();
     return send(c, body, body.status === 'ok' ? 200 : 503);
   });
 
-  app.all('/api/:method', async (c) => {
-    const method = methods.get(c.req.param('method'));
-    if (!method) throw new ApiError('NOT_FOUND', `unknown method "${c.req.param('method')}"`);
-    if (c.req.method !== 'GET' && c.req.method !== 'POST') {
+  // `/api/<group>/<name>` (e.g. /api/events/callDetailRecord) is the method named "<group>/<name>".
+  app.all('/api/:method/:sub?', async (c) => {
+    const name = [c.req.param('method'), c.req.param('sub')].filter(Boolean).join('/');
+    const plain = name.endsWith('.txt') ? methods.get(name.slice(0, -4)) : undefined;
+    const method = plain?.text ? plain : methods.get(name);
+    if (!method) throw new ApiError('NOT_FOUND', `unknown method "${name}"`);
+    if (c.req.method !== 'GET' && c.req.method !== 'POST' && c.req.method !== 'HEAD') {
       throw new ApiError('METHOD_NOT_ALLOWED', 'use GET or POST');
     }
-    const params = await readParams(c);
-    authorize(c, params);
+    if (c.req.method === 'HEAD' && method.changes) throw new ApiError('METHOD_NOT_ALLOWED', `HEAD does not run "${name}", which changes data; use GET or POST`);
+    const params = await readParams(c, maxBody);
     delete params.token;
+    if (plain?.text) {
+      const text = await plain.text(params, c);
+      return text === null ? c.body(null, 404) : c.text(text);
+    }
     return send(c, await method.handle(params, c));
   });
 
-  for (const group of opts.routes ?? []) {
-    app.use(`${group.prefix}/*`, async (c, next) => {
-      authorize(c);
-      await next();
-    });
-    group.install(app);
-  }
+  for (const group of opts.routes ?? []) group.install(app);
 
   app.notFound((c) => fail(c, new ApiError('NOT_FOUND', 'no such path')));
   app.onError((err, c) => {

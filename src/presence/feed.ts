@@ -1,7 +1,8 @@
 /**
  * Feeds the presence service from the Asterisk links: live AMI and ARI
  * events, and a full resync (PJSIPShowEndpoints + PJSIPShowContacts +
- * DeviceStateList, SIPpeers where chan_sip is loaded) after every (re)connect
+ * DeviceStateList, SIPpeers where chan_sip is loaded, QueueStatus for queue
+ * pauses where app_queue is) after every (re)connect
  * of either link. Live signals that arrive while a resync is running are held
  * and applied after the snapshot, so an old snapshot never overwrites a newer
  * event.
@@ -73,9 +74,32 @@ export class PresenceFeed {
 
   private signal(sig: PresenceSignal): void {
     if (this.resyncing) this.held.push(sig);
-    else this.presence.apply(sig);
+    else this.applyLive(sig);
     // ContactStatus carries no user agent: a (re)registered contact is read back with the next resync.
     if (sig.kind === 'contact' && /^(reachable|nonqualified|created|updated)$/i.test(sig.status)) this.refreshSoon();
+  }
+
+  /**
+   * A live signal whose change cannot be stored (the database refuses writes)
+   * is not lost: the resync that follows, retried until it can be written,
+   * reads the current state back from Asterisk.
+   */
+  private applyLive(sig: PresenceSignal): void {
+    try {
+      this.presence.apply(sig);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, sip: sig.sip }, `presence change could not be stored, resyncing in ${this.retryMs} ms`);
+      this.retrySoon();
+    }
+  }
+
+  private retrySoon(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.resync();
+    }, this.retryMs);
+    this.retryTimer.unref();
   }
 
   private refreshSoon(): void {
@@ -95,24 +119,25 @@ export class PresenceFeed {
     }
     if (this.stopped || !this.ami.connected) return;
     clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.resyncing = true;
     try {
-      const [endpoints, contacts, deviceStates, sipPeers] = await Promise.all([
+      const [endpoints, contacts, deviceStates, sipPeers, queueMembers] = await Promise.all([
         this.list('PJSIPShowEndpoints'),
         this.list('PJSIPShowContacts'),
         this.list('DeviceStateList'),
         this.list('SIPpeers'),
+        this.list('QueueStatus'),
       ]);
-      this.presence.resync(amiSnapshot({ endpoints, contacts, deviceStates, sipPeers }), 'AMI');
+      this.presence.resync(amiSnapshot({ endpoints, contacts, deviceStates, sipPeers, queueMembers }), 'AMI');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, `presence resync failed, retrying in ${this.retryMs} ms`);
-      this.retryTimer = setTimeout(() => void this.resync(), this.retryMs);
-      this.retryTimer.unref();
+      this.retrySoon();
     } finally {
       this.resyncing = false;
       const held = this.held;
       this.held = [];
-      for (const sig of held) this.presence.apply(sig);
+      for (const sig of held) this.applyLive(sig);
     }
     if (this.again) {
       this.again = false;
@@ -122,7 +147,8 @@ export class PresenceFeed {
 
   /**
    * One list action's items. An Error answer means "nothing to list" for the
-   * quirks Asterisk has ("No Contacts found", SIPpeers without chan_sip);
+   * quirks Asterisk has ("No Contacts found", SIPpeers without chan_sip,
+   * QueueStatus without app_queue: then nobody is paused);
    * timeouts and lost connections still fail the resync.
    */
   private async list(action: string): Promise<AmiMessage[]> {

@@ -5,7 +5,7 @@ import { isoTime, paginationShape, parse } from '../http/params.js';
 import type { PresenceStatus } from './model.js';
 import type { PresenceStore } from './store.js';
 
-const STATUSES = ['online', 'offline', 'inuse'] as const;
+const STATUSES = ['online', 'offline', 'inuse', 'away'] as const;
 
 const sipListSchema = z.object({
   ...paginationShape,

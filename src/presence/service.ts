@@ -3,12 +3,24 @@
  * signals and full resyncs, and writes each real status change to SQLite
  * (endpoint row + one operator-history row, in one transaction) before it is
  * visible anywhere else. Repeated identical signals and resyncs that change
- * nothing write no history.
+ * nothing write no history. Queue pauses name their member several ways
+ * (MemberName, Interface): they apply to the first name that is a known
+ * endpoint and are dropped when none is.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { EndpointSnapshot } from '../asterisk/presence-signals.js';
-import { applySignal, describeSignal, emptyState, statusOf, type EndpointState, type PresenceSignal, type PresenceStatus } from './model.js';
+import {
+  applySignal,
+  describePauses,
+  describeSignal,
+  emptyState,
+  resolveMember,
+  statusOf,
+  type EndpointState,
+  type PresenceSignal,
+  type PresenceStatus,
+} from './model.js';
 import type { EndpointWrite, HistoryWrite, PresenceStore } from './store.js';
 
 interface Entry {
@@ -55,7 +67,16 @@ export class PresenceService extends EventEmitter {
   }
 
   /** A live event. */
-  apply(sig: PresenceSignal): void {
+  apply(signal: PresenceSignal): void {
+    let sig = signal;
+    if (sig.kind === 'queue') {
+      const sip = resolveMember(sig.candidates, (s) => this.entries.has(s));
+      if (sip === undefined) {
+        this.log.debug({ member: sig.candidates, queue: sig.queue }, 'queue member is no known endpoint, ignored');
+        return;
+      }
+      sig = { ...sig, sip };
+    }
     const entry = this.entries.get(sig.sip);
     const before = entry?.state ?? emptyState(sig.sip);
     const after = applySignal(before, sig);
@@ -71,17 +92,26 @@ export class PresenceService extends EventEmitter {
     const changes: Array<{ previous: Entry | undefined; state: EndpointState; reason: string }> = [];
     for (const snap of snapshot) {
       seen.add(snap.sip);
+      const state: EndpointState = {
+        sip: snap.sip,
+        tech: snap.tech,
+        device: snap.device,
+        reachable: snap.reachable,
+        contact: snap.contact,
+        userAgent: snap.userAgent,
+        paused: snap.paused ?? {},
+      };
       changes.push({
         previous: this.entries.get(snap.sip),
-        state: { sip: snap.sip, tech: snap.tech, device: snap.device, reachable: snap.reachable, contact: snap.contact, userAgent: snap.userAgent },
-        reason: `resync (${source})`,
+        state,
+        reason: statusOf(state) === 'away' ? `resync (${source}): ${describePauses(state.paused)}` : `resync (${source})`,
       });
     }
     for (const [sip, entry] of this.entries) {
       if (seen.has(sip) || entry.status === 'offline') continue;
       changes.push({
         previous: entry,
-        state: { ...entry.state, device: 'UNAVAILABLE', reachable: false },
+        state: { ...entry.state, device: 'UNAVAILABLE', reachable: false, paused: {} },
         reason: `resync (${source}): endpoint not reported by Asterisk`,
       });
     }

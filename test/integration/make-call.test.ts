@@ -46,11 +46,18 @@ describe('validation', () => {
     expect(rowCount()).toBe(before.rows);
   });
 
-  it('accepts a leading + and JSON bodies with numbers', async () => {
+  it('accepts a leading + and JSON bodies of strings; a JSON number is refused', async () => {
+    const number = await h.api('/api/makeCall.json', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"sip":"103","phone":12345678901234567891,"order_id":"77"}',
+    });
+    expect(number.status).toBe(400);
+    expect(number.body.error).toMatchObject({ code: 'INVALID_PARAMETER', field: 'phone' });
     const res = await h.api('/api/makeCall.json', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sip: '103', phone: '+380639920005', order_id: 77 }),
+      body: JSON.stringify({ sip: '103', phone: '+380639920005', order_id: '77' }),
     });
     expect(res.status).toBe(200);
     await waitFor('the call to end', () => h.daemon.db.select().from(calls).where(eq(calls.id, res.body.call_id)).get()?.final);
