@@ -141,8 +141,22 @@ export function amiSnapshot(lists: {
   deviceStates: readonly AmiFields[];
   sipPeers?: readonly AmiFields[];
   queueMembers?: readonly AmiFields[];
+  /**
+   * Asterisk refused the PJSIP lists (they need the AMI `system` class, which
+   * an AMI user that may Originate must not have): the endpoints are then the
+   * PJSIP devices of DeviceStateList, with their states and no contact details.
+   */
+  endpointsRefused?: boolean;
 }): EndpointSnapshot[] {
   const out = new Map<string, EndpointSnapshot>();
+  if (lists.endpointsRefused) {
+    for (const d of lists.deviceStates) {
+      const dev = splitDevice(first(d, 'device'));
+      if (!dev || dev.tech !== 'PJSIP') continue;
+      const device = parseDeviceState(first(d, 'state'));
+      out.set(dev.sip, { sip: dev.sip, tech: 'PJSIP', device, contact: undefined, userAgent: undefined, reachable: device !== undefined && device !== 'UNAVAILABLE' && device !== 'INVALID' });
+    }
+  }
   for (const e of lists.endpoints) {
     const sip = first(e, 'objectname');
     if (!sip) continue;

@@ -112,6 +112,8 @@ export class PresenceFeed {
   }
 
   /** Runs one resync now (or right after the one in progress). */
+  private refusedLogged = false;
+
   async resync(): Promise<void> {
     if (this.resyncing) {
       this.again = true;
@@ -122,14 +124,21 @@ export class PresenceFeed {
     this.retryTimer = undefined;
     this.resyncing = true;
     try {
+      let endpointsRefused = false;
       const [endpoints, contacts, deviceStates, sipPeers, queueMembers] = await Promise.all([
-        this.list('PJSIPShowEndpoints'),
+        this.list('PJSIPShowEndpoints', () => {
+          endpointsRefused = true;
+        }),
         this.list('PJSIPShowContacts'),
         this.list('DeviceStateList'),
         this.list('SIPpeers'),
         this.list('QueueStatus'),
       ]);
-      this.presence.resync(amiSnapshot({ endpoints, contacts, deviceStates, sipPeers, queueMembers }), 'AMI');
+      if (endpointsRefused && !this.refusedLogged) {
+        this.refusedLogged = true;
+        this.log.warn('Asterisk refuses PJSIPShowEndpoints to this AMI user (no "system" write class): endpoints are taken from DeviceStateList, without contacts and user agents');
+      }
+      this.presence.resync(amiSnapshot({ endpoints, contacts, deviceStates, sipPeers, queueMembers, endpointsRefused }), 'AMI');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, `presence resync failed, retrying in ${this.retryMs} ms`);
       this.retrySoon();
@@ -151,12 +160,15 @@ export class PresenceFeed {
    * QueueStatus without app_queue: then nobody is paused);
    * timeouts and lost connections still fail the resync.
    */
-  private async list(action: string): Promise<AmiMessage[]> {
+  private async list(action: string, onRefused?: () => void): Promise<AmiMessage[]> {
     try {
       return (await this.ami.listAction({ Action: action })).events;
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'ACTION_FAILED') return [];
+      if (code === 'ACTION_FAILED') {
+        if (/permission denied/i.test((err as Error).message)) onRefused?.();
+        return [];
+      }
       throw err;
     }
   }

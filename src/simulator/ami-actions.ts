@@ -3,6 +3,7 @@ import { listAction } from './ami-lists.js';
 import { response, type AmiMessage, type AmiServer, type AmiSession } from './ami-server.js';
 import { finishMixMonitor, startMixMonitor } from './mixmonitor.js';
 import { amiOriginate } from './originate.js';
+import { pbxAction } from './ami-pbx-actions.js';
 
 /** Classes a session may ask for with `Events:`; `on` means all of them. */
 function parseEvents(v: string | undefined): AmiSession['events'] {
@@ -38,6 +39,7 @@ export function handleAction(server: AmiServer, s: AmiSession, msg: AmiMessage):
   }
   if (commonAction(server, s, msg, name)) return;
   if (listAction(server, s, msg, name)) return;
+  if (pbxAction(server, s, msg, name)) return;
   s.send(response('Error', msg, [['Message', `Invalid/unknown command: ${action}. Use Action: ListCommands to show available commands.`]]));
   server.broadcast(server.securityEvent('RequestBadFormat', s, 'Error', '1', [], [
     ['RequestType', `Action: ${action}`], ['SessionTV', formatTv(s.since)], ['AccountID', s.username],

@@ -93,8 +93,20 @@ export function renderAmiEvent(e: SimEvent, world: World): AmiEvent | undefined 
       if (e.techCause !== undefined) h.push(['TechCause', String(e.techCause)]);
       return ev('HangupRequest', 'call', h);
     }
-    case 'SoftHangupRequest':
-      return ev('SoftHangupRequest', 'call', [...channelHeaders(e.ch), ['Cause', String(e.cause)]]);
+    case 'SoftHangupRequest': {
+      const h: Headers = [...channelHeaders(e.ch), ['Cause', String(e.cause)]];
+      if (e.techCause !== undefined) h.push(['TechCause', String(e.techCause)]);
+      return ev('SoftHangupRequest', 'call', h);
+    }
+    case 'AmiEvent': {
+      const h: Headers = [];
+      for (const part of e.parts) {
+        if ('ch' in part) h.push(...channelHeaders(part.ch, part.prefix ?? ''));
+        else if ('bridge' in part) h.push(...bridgeHeaders(part.bridge));
+        else h.push(...part.headers);
+      }
+      return ev(e.name, e.privilege, h);
+    }
     case 'Hangup': {
       const h: Headers = [...channelHeaders(e.ch), ['Cause', String(e.cause)], ['Cause-txt', causeText(e.cause)]];
       if (e.techCause !== undefined) h.push(['TechCause', String(e.techCause)]);

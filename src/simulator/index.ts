@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { AmiServer } from './ami-server.js';
 import { AriServer, type AriRequestInfo } from './ari-server.js';
 import { registerEndpoint, unregisterEndpoint } from './presence.js';
+import { inboundCall, internalCall, outboundCall, pauseOperator, transferCall, type InboundCallParams, type StartedCall } from './pbx-calls.js';
 import { World } from './world.js';
 
 export interface SimulatorOptions {
@@ -18,6 +19,8 @@ export interface SimulatorOptions {
   ariPassword: string;
   /** where recordings (small silent WAV files) are written */
   recordingsDir: string;
+  /** where the FreePBX-style dialplan writes its MixMonitor files (`<monitorDir>/YYYY/MM/DD/…`); default recordingsDir */
+  monitorDir?: string;
   /** multiplies every cast delay and client-requested ring timeout (1 = real time) */
   timeScale?: number;
   /** more operators 201, 202, … behaving like 101 (for load tests); default 0 */
@@ -32,7 +35,8 @@ export interface SimulatorAddresses {
   ariUrl: string;
 }
 
-export type { AriRequestInfo };
+export type { AriRequestInfo, InboundCallParams, StartedCall };
+export { PbxRequestError } from './pbx-calls.js';
 
 /**
  * A simulated Asterisk 22 speaking real AMI (TCP) and ARI (HTTP + websocket) with
@@ -47,7 +51,7 @@ export class SimulatedAsterisk extends EventEmitter {
 
   constructor(private readonly opts: SimulatorOptions) {
     super();
-    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, logger: opts.logger, extraOperators: opts.extraOperators ?? 0 });
+    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, monitorDir: opts.monitorDir, logger: opts.logger, extraOperators: opts.extraOperators ?? 0 });
     this.ami = new AmiServer({
       world: this.world,
       user: opts.amiUser,
@@ -88,7 +92,6 @@ export class SimulatedAsterisk extends EventEmitter {
     return unregisterEndpoint(this.world, sip);
   }
 
-  /** Destroys every current AMI session or ARI websocket; the servers keep listening. Returns how many were cut. */
   /**
    * The phone of an operator hangs up (a BYE from it) on every answered call it
    * is in; returns how many calls it left.
@@ -105,6 +108,36 @@ export class SimulatedAsterisk extends EventEmitter {
     return n;
   }
 
+  /**
+   * A call from outside to a DID: one operator (inbound route to the extension),
+   * several or via=ringgroup (ring group 600), via=queue (queue 700).
+   * Throws PbxRequestError for bad parameters.
+   */
+  inboundCall(p: InboundCallParams): StartedCall {
+    return inboundCall(this.world, p);
+  }
+
+  /** The operator dials an outside number from the phone (outbound route to the trunk). */
+  outboundCall(sip: string, to: string | undefined): StartedCall {
+    return outboundCall(this.world, sip, to);
+  }
+
+  /** The operator `from` calls extension `to` from the phone. */
+  internalCall(from: string | undefined, to: string | undefined): StartedCall {
+    return internalCall(this.world, from, to);
+  }
+
+  /** The operator's phone blind-transfers its answered call to extension `to`. */
+  transfer(sip: string, to: string | undefined): StartedCall {
+    return transferCall(this.world, sip, to);
+  }
+
+  /** Pauses the operator's member of queue 700 (`reason` default "away"), or unpauses it. */
+  pause(sip: string, paused: boolean, reason?: string): void {
+    pauseOperator(this.world, sip, paused, paused ? (reason ?? 'away') : '');
+  }
+
+  /** Destroys every current AMI session or ARI websocket; the servers keep listening. Returns how many were cut. */
   disconnect(link: 'ami' | 'ari'): number {
     return link === 'ami' ? this.ami.disconnectAll() : this.ari.disconnectAll();
   }

@@ -146,7 +146,7 @@ export type SimEvent =
   | { type: 'DialState'; caller?: Channel; peer: Channel; dialstring: string; status: string }
   | { type: 'DialEnd'; caller?: Channel; peer: Channel; dialstring: string; status: string }
   | { type: 'HangupRequest'; ch: Channel; cause?: number; techCause?: number }
-  | { type: 'SoftHangupRequest'; ch: Channel; cause: number }
+  | { type: 'SoftHangupRequest'; ch: Channel; cause: number; techCause?: number }
   | { type: 'Hangup'; ch: Channel; cause: number; techCause?: number }
   | { type: 'DeviceStateChange'; device: string; state: DeviceState }
   | { type: 'LocalBridge'; one: Channel; two: Channel; context: string; exten: string }
@@ -166,4 +166,12 @@ export type SimEvent =
   | { type: 'RecordingStarted'; rec: LiveRecording }
   | { type: 'RecordingFinished'; rec: LiveRecording }
   | { type: 'PlaybackStarted'; playback: Playback }
-  | { type: 'PlaybackFinished'; playback: Playback };
+  | { type: 'PlaybackFinished'; playback: Playback }
+  /** an AMI-only event assembled from channel snapshots, bridge snapshots and plain headers (queues, transfers, holds) */
+  | { type: 'AmiEvent'; name: string; privilege: string; parts: AmiEventPart[] };
+
+/** One block of an {@link SimEvent} `AmiEvent`: a channel snapshot (with a header prefix such as `Dest`), a bridge snapshot, or headers. */
+export type AmiEventPart =
+  | { ch: Channel; prefix?: string }
+  | { bridge: Bridge }
+  | { headers: Array<[string, string]> };

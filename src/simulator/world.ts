@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import { operatorsWith, type CastOperator } from './cast.js';
 import { bridgeRemove } from './bridging.js';
@@ -10,6 +11,8 @@ import type { Bridge, ChanState, Channel, DeviceState, Endpoint, HangupRequest, 
 export interface WorldOptions {
   timeScale: number;
   recordingsDir: string;
+  /** where the FreePBX-style dialplan writes its MixMonitor files (default: recordingsDir) */
+  monitorDir?: string;
   logger: Logger;
   /** operators 201… beyond the fixed cast (see operatorsWith) */
   extraOperators?: number;
@@ -47,6 +50,8 @@ export class World extends EventEmitter {
   readonly startedAt = new Date();
   readonly timeScale: number;
   readonly recordingsDir: string;
+  /** absolute root of the FreePBX-style recordings (`<monitorDir>/YYYY/MM/DD/…`) */
+  readonly monitorDir: string;
   readonly logger: Logger;
   processedCalls = 0;
   /** the cast's operator phones */
@@ -63,6 +68,7 @@ export class World extends EventEmitter {
     this.setMaxListeners(0);
     this.timeScale = opts.timeScale;
     this.recordingsDir = opts.recordingsDir;
+    this.monitorDir = resolve(opts.monitorDir ?? opts.recordingsDir);
     this.logger = opts.logger;
     this.operators = operatorsWith(opts.extraOperators ?? 0);
     for (const op of this.operators) {
@@ -237,13 +243,22 @@ export class World extends EventEmitter {
   deviceStateOf(device: string): DeviceState {
     const ep = device.startsWith('PJSIP/') ? this.endpoints.get(device.slice(6)) : undefined;
     if (ep && !ep.registered) return 'UNAVAILABLE';
+    if (device.startsWith('Local/')) {
+      // chan_local: in use while any half of a pair with that name exists
+      for (const ch of this.channels.values()) if (ch.device === device && ch.alive) return 'INUSE';
+      return 'NOT_INUSE';
+    }
     let up = false;
     let ringing = false;
+    let busy = false;
     for (const ch of this.channels.values()) {
       if (ch.device !== device || !ch.alive) continue;
-      if (ch.state === 'Up') up = true;
+      // a SIP channel that called in (state Ring) keeps its device in use, as Asterisk reports it
+      if (ch.state === 'Up' || (ch.state === 'Ring' && ch.name.startsWith('PJSIP/'))) up = true;
       else if (ch.state === 'Ringing') ringing = true;
+      else if (ch.state === 'Busy') busy = true;
     }
+    if (busy) return 'BUSY';
     if (up && ringing) return 'RINGINUSE';
     if (up) return 'INUSE';
     if (ringing) return 'RINGING';

@@ -1,0 +1,173 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RawAmi, sleep, startSim, type Running } from './helpers.js';
+import { ratio, shape } from './shape.js';
+
+/**
+ * The AMI streams of calls the daemon did not originate (FreePBX-style
+ * dialplan) compared with the recorded Asterisk 22 traces, with the measure of
+ * the shared ami-shape.py tool. `exact` is the ratio against the trace as
+ * recorded; `modelled` leaves out the event kinds the simulator does not model
+ * (ExtensionStatus of hints, QueueMemberStatus). Set SIM_SHAPE_OUT=<dir> to keep the streams.
+ * Queue 700 has every cast operator as a member, so each QueueStatus lists
+ * eight QueueMember items where Q1/Q3 list two; E9 starts its second call
+ * after the first was answered, the lab's overlapped more.
+ */
+const fixture = (p: string): string => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'latin1');
+
+function keep(name: string, text: string): void {
+  const dir = process.env.SIM_SHAPE_OUT;
+  if (dir) writeFileSync(join(dir, `${name}.txt`), text);
+}
+
+const UNMODELLED = /^(ExtensionStatus|QueueMemberStatus)\b/;
+
+function figures(scenario: string, ours: string): { exact: number; modelled: number } {
+  const real = shape(fixture(`${scenario}/ami.txt`));
+  const mine = shape(ours);
+  return { exact: ratio(real, mine), modelled: ratio(real.filter((l) => !UNMODELLED.test(l)), mine) };
+}
+
+/** Cast milliseconds at the test clock (timeScale 0.02). */
+const SCALE = 0.02;
+const cast = (ms: number): Promise<void> => sleep(ms * SCALE);
+
+describe('calls the daemon did not originate have the shape of the recorded traces', () => {
+  let run: Running;
+  let c: RawAmi;
+
+  beforeEach(async () => {
+    run = await startSim({ timeScale: SCALE });
+    c = await RawAmi.connect(run.addrs.amiPort);
+    c.send([['Action', 'Login'], ['Username', 'callbridge'], ['Secret', 'amisecret'], ['ActionID', 'rec-1']]);
+    await c.waitFor((f) => f.get('Event') === 'SuccessfulAuth');
+  });
+  afterEach(async () => {
+    c.close();
+    await run.close();
+  });
+
+  const hangups = (): number => c.frames().filter((f) => f.get('Event') === 'Hangup').length;
+
+  /** Waits for `n` Hangup events, lets the device states settle, logs off; returns the stream. */
+  async function finish(n: number, name: string): Promise<string> {
+    await c.waitFor(() => hangups() >= n, 5000);
+    await sleep(30);
+    c.send([['Action', 'Logoff'], ['ActionID', 'rec-99']]);
+    await c.waitClosed();
+    keep(name, c.text);
+    return c.text;
+  }
+
+  async function action(id: string, headers: Array<[string, string]>): Promise<void> {
+    c.send([...headers, ['ActionID', id]]);
+    await c.waitFor((f) => f.get('ActionID') === id && (f.get('Response') !== undefined || f.get('EventList') === 'Complete'));
+    if (headers.some(([k, v]) => k === 'Action' && /^Queue(Status|Summary)$/.test(v))) {
+      await c.waitFor((f) => f.get('ActionID') === id && f.get('EventList') === 'Complete');
+    }
+  }
+
+  it('an inbound call to one extension resembles D1 and E7\'s route', async () => {
+    run.sim.inboundCall({ from: '79001234567', did: '74950000000', operators: '101', outcome: 'answer' });
+    const ours = await finish(2, 'D1');
+    const f = figures('D1', ours);
+    console.log('D1', f);
+    expect(f.exact).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('an operator dialling a client from the phone resembles E1', async () => {
+    run.sim.outboundCall('101', '79001234569');
+    await c.waitFor((f) => f.get('Event') === 'BridgeEnter' && f.get('BridgeNumChannels') === '2');
+    await cast(3000);
+    expect(run.sim.hangupPhone('101')).toBe(1);
+    const ours = await finish(2, 'E1');
+    const f = figures('E1', ours);
+    console.log('E1', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('a busy client resembles E2', async () => {
+    run.sim.outboundCall('101', '79001234565');
+    const ours = await finish(2, 'E2');
+    const f = figures('E2', ours);
+    console.log('E2', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('an internal call resembles E3', async () => {
+    run.sim.internalCall('101', '102');
+    const ours = await finish(2, 'E3');
+    const f = figures('E3', ours);
+    console.log('E3', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('a ring group call resembles E4', async () => {
+    run.sim.inboundCall({ from: '79001234567', did: '74950000600', operators: '101,102', outcome: 'answer', answeredBy: '102' });
+    const ours = await finish(7, 'E4');
+    const f = figures('E4', ours);
+    console.log('E4', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.83);
+  });
+
+  it('a blind transfer over AMI resembles E7', async () => {
+    run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
+    // the client hangs up 3 s after the answer: transfer at once
+    const up = await c.waitFor((f) => f.get('Event') === 'BridgeEnter' && f.get('BridgeNumChannels') === '2');
+    const op = c.frames().find((f) => f.get('Event') === 'Newchannel' && f.get('Channel')?.startsWith('PJSIP/101-'))!.get('Channel')!;
+    expect(up).toBeDefined();
+    c.send([['Action', 'BlindTransfer'], ['ActionID', 'xfer-E7'], ['Channel', op], ['Exten', '102'], ['Context', 'from-internal-xfer']]);
+    const answer = await c.waitFor((f) => f.get('ActionID') === 'xfer-E7');
+    expect([answer.get('Response'), answer.get('Message')]).toEqual(['Success', 'Transfer succeeded']);
+    const ours = await finish(3, 'E7');
+    const f = figures('E7', ours);
+    console.log('E7', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.88);
+  });
+
+  it('two overlapping calls resemble E9', async () => {
+    run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
+    await cast(500);
+    run.sim.outboundCall('102', '79007654329');
+    await c.waitFor(() => c.frames().filter((f) => f.get('Event') === 'BridgeEnter' && f.get('BridgeNumChannels') === '2').length >= 2);
+    await cast(1000);
+    run.sim.hangupPhone('102');
+    const ours = await finish(4, 'E9');
+    const f = figures('E9', ours);
+    console.log('E9', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.65);
+  });
+
+  it('a queue call resembles Q1', async () => {
+    await action('rec-2', [['Action', 'QueueStatus'], ['Queue', '700']]);
+    await action('rec-3', [['Action', 'QueueSummary'], ['Queue', '700']]);
+    run.sim.inboundCall({ from: '79001234567', did: '74950000700', operators: '101,102', outcome: 'answer', answeredBy: '102', via: 'queue' });
+    await cast(800);
+    await action('rec-4', [['Action', 'QueueStatus'], ['Queue', '700']]);
+    const ours = await finish(7, 'Q1');
+    const f = figures('Q1', ours);
+    console.log('Q1', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('pausing a queue member resembles Q3', async () => {
+    await action('rec-2', [['Action', 'QueueStatus'], ['Queue', '700']]);
+    await action('rec-3', [['Action', 'QueuePause'], ['Interface', 'Local/101@from-queue/n'], ['Paused', 'true'], ['Queue', '700'], ['Reason', 'away']]);
+    await action('rec-4', [['Action', 'QueueStatus'], ['Queue', '700']]);
+    await action('rec-5', [['Action', 'QueuePause'], ['Interface', 'PJSIP/101'], ['Paused', 'true'], ['Queue', '700']]);
+    await action('rec-6', [['Action', 'QueuePause'], ['Interface', 'Local/101@from-queue/n'], ['Paused', 'true'], ['Queue', '799']]);
+    run.sim.inboundCall({ from: '79001234567', did: '74950000700', operators: '101,102', outcome: 'answer', answeredBy: '102', via: 'queue' });
+    await c.waitFor(() => hangups() >= 4, 5000);
+    await sleep(30);
+    await action('rec-7', [['Action', 'QueuePause'], ['Interface', 'Local/101@from-queue/n'], ['Paused', 'false'], ['Queue', '700']]);
+    await action('rec-8', [['Action', 'QueueStatus'], ['Queue', '700']]);
+    await action('rec-9', [['Action', 'QueuePause'], ['Interface', 'Local/102@from-queue/n'], ['Paused', 'true'], ['Reason', 'lunch']]);
+    await action('rec-10', [['Action', 'QueuePause'], ['Interface', 'Local/102@from-queue/n'], ['Paused', 'false']]);
+    await action('rec-11', [['Action', 'QueueStatus'], ['Queue', '700']]);
+    const ours = await finish(4, 'Q3');
+    const f = figures('Q3', ours);
+    console.log('Q3', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.68);
+  });
+});
