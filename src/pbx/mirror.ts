@@ -317,7 +317,8 @@ export class ChannelMirror {
   /** Asterisk gave the channel another linkedid (it joined a bridge with an older call): it follows. */
   private move(ch: MirrorChannel, linkedid: string, at: number): void {
     const from = this.calls.get(ch.linkedid);
-    from?.channels.delete(ch.uniqueid);
+    // The call it leaves keeps what the channel did there (who answered), as a leg that ended now.
+    if (from) from.channels.set(ch.uniqueid, { ...ch, alive: false, endAt: at });
     ch.linkedid = linkedid;
     const to = this.callOf(linkedid, at);
     to.channels.set(ch.uniqueid, ch);

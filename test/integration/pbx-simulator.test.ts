@@ -70,6 +70,12 @@ describe('PBX calls through the simulator and the HTTP API', () => {
     expect(c).toMatchObject({ direction: 'incoming', status: 'FINISH', sip: '102' });
   });
 
+  it('queue: a caller who gives up is CLIENT_CANCEL', async () => {
+    const { linkedid } = h.sim.inboundCall({ from: '79001234565', did: '74950000700', operators: '103,104', outcome: 'abandon', via: 'queue' });
+    const c = await finalCall(linkedid);
+    expect(c).toMatchObject({ direction: 'incoming', status: 'CLIENT_CANCEL', sip: null, billsec: 0 });
+  });
+
   it('outbound from a phone, answered and busy', async () => {
     const ok = await finalCall(h.sim.outboundCall('103', '79001234570').linkedid);
     expect(ok).toMatchObject({ direction: 'outgoing', phone: '79001234570', sip: '103', status: 'FINISH' });

@@ -144,6 +144,45 @@ describe('PBX calls from the recorded traces', () => {
     expect(changes.some((c) => c.type === 'opened' || c.type === 'dial')).toBe(false);
   });
 
+  it('attended transfer: the colleague of the consultation call joins the transferred call, 1000 > 1001', () => {
+    const mirror = new ChannelMirror({ operatorContexts: new Set(['from-internal']) });
+    const ch = (name: string, uniqueid: string, linkedid: string, state: string, context: string, extra: Record<string, string> = {}) =>
+      ({ channel: name, uniqueid, linkedid, channelstatedesc: state, context, exten: 's', calleridnum: '', ...extra });
+    const client = ch('PJSIP/clients-00000001', 'L1', 'L1', 'Ring', 'from-pstn', { exten: '74950001000', calleridnum: '79001234567' });
+    const op1 = ch('PJSIP/1000-00000002', 'L1.1', 'L1', 'Down', 'from-internal');
+    const consult = ch('PJSIP/1000-00000003', 'L2', 'L2', 'Ring', 'from-internal', { exten: '1001' });
+    const colleague = ch('PJSIP/1001-00000004', 'L2.1', 'L2', 'Down', 'from-internal');
+    const dest = (c: Record<string, string>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [`dest${k}`, v]));
+    const pre = (p: string, c: Record<string, string>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [`${p}${k}`, v]));
+    const feed: Array<[Record<string, string>, number]> = [
+      [{ event: 'Newchannel', ...client }, 0],
+      [{ event: 'Newchannel', ...op1 }, 10],
+      [{ event: 'DialBegin', ...client, ...dest(op1), dialstring: '1000' }, 10],
+      [{ event: 'DialEnd', ...client, ...dest({ ...op1, channelstatedesc: 'Up' }), dialstatus: 'ANSWER' }, 1000],
+      [{ event: 'Newchannel', ...consult }, 3000],
+      [{ event: 'Newchannel', ...colleague }, 3010],
+      [{ event: 'DialBegin', ...consult, ...dest(colleague), dialstring: '1001' }, 3010],
+      [{ event: 'DialEnd', ...consult, ...dest({ ...colleague, channelstatedesc: 'Up' }), dialstatus: 'ANSWER' }, 5000],
+      [{ event: 'AttendedTransfer', result: 'Success', ...pre('origtransferer', op1), ...pre('secondtransferer', { ...consult, connectedlinenum: '1001' }), desttype: 'Bridge' }, 7000],
+      [{ event: 'Hangup', ...op1, cause: '16' }, 7001],
+      [{ event: 'Hangup', ...consult, cause: '16' }, 7002],
+      [{ event: 'Hangup', ...client, linkedid: 'L1', cause: '16' }, 12_000],
+      [{ event: 'Hangup', ...colleague, linkedid: 'L1', cause: '16' }, 12_001],
+    ];
+    const ended: string[] = [];
+    for (const [m, at] of feed) for (const c of mirror.handle(m, at)) if (c.type === 'ended') ended.push(c.call.linkedid);
+    expect(ended.sort()).toEqual(['L1', 'L2']);
+    const main = summarize(mirror.calls.get('L1')!);
+    expect(main).toMatchObject({ direction: 'incoming', sip: '1001', operators: ['1000', '1001'], billsec: 11 });
+    expect(transferPath(main.transfers)).toBe('1000 > 1001');
+    expect(main.chain.map((c) => c.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH']);
+    expect(main.chain.at(-1)!.details.by).toBe('client');
+    // the consultation is an internal call of its own that took place
+    const side = summarize(mirror.calls.get('L2')!);
+    expect(side).toMatchObject({ direction: 'internal', phone: '1000', sip: '1001' });
+    expect(side.chain.at(-1)!.status).toBe('FINISH');
+  });
+
   it.each([
     ['1000', { kind: 'phone', endpoint: '1000' }],
     ['PJSIP/1000', { kind: 'phone', endpoint: '1000' }],
