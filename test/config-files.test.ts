@@ -192,7 +192,7 @@ function actionsSent(): Map<string, string[]> {
       if (m[1] === 'Command' && path === join('src', 'asterisk', 'ami', 'client.ts')) continue;
       add(m[1]!, path);
     }
-    for (const m of text.matchAll(/\blist\(\s*['"`](\w+)['"`]\s*\)/g)) add(m[1]!, path);
+    for (const m of text.matchAll(/\blist\(\s*['"`](\w+)['"`]\s*[,)]/g)) add(m[1]!, path);
     if (/\.command\(/.test(text) && path !== join('src', 'asterisk', 'ami', 'client.ts')) add('Command', path);
   }
   return found;

@@ -124,16 +124,15 @@ export class PresenceFeed {
     this.retryTimer = undefined;
     this.resyncing = true;
     try {
-      let endpointsRefused = false;
+      const refused = new Set<string>();
       const [endpoints, contacts, deviceStates, sipPeers, queueMembers] = await Promise.all([
-        this.list('PJSIPShowEndpoints', () => {
-          endpointsRefused = true;
-        }),
+        this.list('PJSIPShowEndpoints', refused),
         this.list('PJSIPShowContacts'),
         this.list('DeviceStateList'),
         this.list('SIPpeers'),
         this.list('QueueStatus'),
       ]);
+      const endpointsRefused = refused.has('PJSIPShowEndpoints');
       if (endpointsRefused && !this.refusedLogged) {
         this.refusedLogged = true;
         this.log.warn('Asterisk refuses PJSIPShowEndpoints to this AMI user (no "system" write class): endpoints are taken from DeviceStateList, without contacts and user agents');
@@ -160,13 +159,13 @@ export class PresenceFeed {
    * QueueStatus without app_queue: then nobody is paused);
    * timeouts and lost connections still fail the resync.
    */
-  private async list(action: string, onRefused?: () => void): Promise<AmiMessage[]> {
+  private async list(action: string, refused?: Set<string>): Promise<AmiMessage[]> {
     try {
       return (await this.ami.listAction({ Action: action })).events;
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ACTION_FAILED') {
-        if (/permission denied/i.test((err as Error).message)) onRefused?.();
+        if (/permission denied/i.test((err as Error).message)) refused?.add(action);
         return [];
       }
       throw err;
