@@ -100,6 +100,14 @@ describe('PBX calls through the simulator and the HTTP API', () => {
     expect(c).toMatchObject({ status: 'FINISH', transfers: '102 > 103', sip: '103', operators: ['102', '103'] });
   });
 
+  it('two overlapping calls keep apart: an inbound call to 101 and 102 dialling out meanwhile', async () => {
+    const inbound = h.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
+    const outbound = h.sim.outboundCall('102', '79007654321');
+    const [a, b] = await Promise.all([finalCall(inbound.linkedid), finalCall(outbound.linkedid)]);
+    expect(a).toMatchObject({ direction: 'incoming', sip: '101', phone: '79001234567', operators: ['101'], status: 'FINISH' });
+    expect(b).toMatchObject({ direction: 'outgoing', sip: '102', phone: '79007654321', operators: ['102'], status: 'FINISH' });
+  });
+
   it('getNumberFromId: +<order>s<client> answers the phone makeCall used for that order', async () => {
     const made = await h.api('/api/makeCall.json?sip=105&phone=79001234560&order_id=15');
     expect(made.status).toBe(200);
