@@ -11,6 +11,7 @@ import { cdrs, type CallRow, type CdrRow, type RecordingRow } from '../db/schema
 import { STATUSES } from './chain.js';
 import type { CallStore } from './store.js';
 import { transferPath } from '../pbx/derive.js';
+import { cdrJson } from '../events/http.js';
 import type { Transfer } from '../pbx/mirror.js';
 
 type UrlOf = (recordingId: number) => string;
@@ -37,22 +38,6 @@ export function phoneVariants(phone: string): string[] {
     for (const p of ['7', '8', '+7']) out.add(p + rest);
   }
   return [...out];
-}
-
-function cdrJson(r: CdrRow) {
-  return {
-    id: r.id,
-    event_id: r.eventId,
-    phone: r.phone,
-    extension: r.extension,
-    path: r.path,
-    type: r.type,
-    call_at: isoTime(r.callAt),
-    duration: r.duration,
-    billsec: r.billsec,
-    disposition: r.disposition,
-    created_at: isoTime(r.createdAt),
-  };
 }
 
 export function callJson(c: CallRow, recs: readonly RecordingRow[], cdrRows: readonly CdrRow[], urlOf: UrlOf) {

@@ -60,7 +60,8 @@ const cdrViaEventsSchema = z.object(cdrShape);
 
 const EVENT_TYPES = 'call_asterisk, callDetailRecord or coming';
 
-const cdrJson = (r: CdrRow) => ({
+/** A stored CDR as the API shows it (events API answers, callList). */
+export const cdrJson = (r: CdrRow) => ({
   id: r.id,
   event_id: r.eventId,
   call_id: r.callId,

@@ -8,8 +8,8 @@
  * channel it no longer has ended meanwhile, one it has that the mirror does
  * not know joins it, and calls the store holds open are followed again.
  */
-import { realpath } from 'node:fs/promises';
-import { basename, extname, resolve, sep } from 'node:path';
+import { basename, extname } from 'node:path';
+import { insideDirs } from '../events/paths.js';
 import type { AmiClient, AmiMessage } from '../asterisk/ami/index.js';
 import { field } from '../asterisk/ami/index.js';
 import type { CallRow } from '../db/schema.js';
@@ -151,7 +151,7 @@ export class PbxCallService {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void (async () => {
-        if (!(await this.servable(file))) {
+        if (!(await insideDirs(file, this.settings.recordingDirs))) {
           this.log.info({ call_id: callId, file }, 'PBX recording outside the recordings directories: kept on the call, not served');
           return;
         }
@@ -162,25 +162,6 @@ export class PbxCallService {
     }, this.settings.recordingDelayMs ?? 1000);
     timer.unref();
     this.timers.add(timer);
-  }
-
-  private async servable(file: string): Promise<boolean> {
-    let real: string;
-    try {
-      real = await realpath(file);
-    } catch {
-      real = resolve(file);
-    }
-    for (const dir of this.settings.recordingDirs) {
-      let root: string;
-      try {
-        root = await realpath(dir);
-      } catch {
-        root = resolve(dir);
-      }
-      if (real.startsWith(root.endsWith(sep) ? root : root + sep)) return true;
-    }
-    return false;
   }
 
   /** Brings the mirror in line with Asterisk; one run at a time, a request meanwhile runs once more after it. */
