@@ -34,7 +34,8 @@ const statusJson = (s: CallStatusRow) => ({ id: s.id, call_id: s.callId, status:
 
 export type UrlOf = (recordingId: number) => string;
 
-const recordingJson = (r: RecordingRow, c: CallRow | undefined, urlOf: UrlOf) => ({
+/** A recording as the API shows it (recordList, orderRecords, callList). */
+export const recordingJson = (r: RecordingRow, c: CallRow | undefined, urlOf: UrlOf) => ({
   id: r.id,
   call_id: r.callId,
   order_id: r.orderId,

@@ -12,6 +12,7 @@ import { STATUSES } from './chain.js';
 import type { CallStore } from './store.js';
 import { transferPath } from '../pbx/derive.js';
 import { cdrJson } from '../events/http.js';
+import { recordingJson } from './http.js';
 import type { Transfer } from '../pbx/mirror.js';
 
 type UrlOf = (recordingId: number) => string;
@@ -74,15 +75,7 @@ export function callJson(c: CallRow, recs: readonly RecordingRow[], cdrRows: rea
       dial_status: l.dial_status ?? null,
     })),
     recording_file: c.recordingFile,
-    records: recs.map((r) => ({
-      id: r.id,
-      file: r.file,
-      url: urlOf(r.id),
-      format: r.format,
-      size: r.size,
-      duration: r.duration,
-      created_at: isoTime(r.startedAt),
-    })),
+    records: recs.map((r) => recordingJson(r, c, urlOf)),
     cdr: cdrRows.map(cdrJson),
   };
 }

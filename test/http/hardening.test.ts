@@ -4,7 +4,7 @@
  * /health against a database that refuses writes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -16,6 +16,7 @@ import { decodeUtf8Marked } from '../../src/http/params.js';
 import { silentLogger } from '../../src/log.js';
 import { databaseHealth, DatabaseNotWritableError, openDatabase, type Db } from '../../src/db/index.js';
 import * as schema from '../../src/db/schema.js';
+import { chattrWorks } from '../helpers/chattr.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const json = (r: Response): Promise<any> => r.json();
@@ -238,21 +239,6 @@ describe('HEAD', () => {
   });
 });
 
-/** Whether this file system takes the immutable flag (ext4 as root: yes; tmpfs, overlayfs or no root: no). */
-function chattrWorks(): boolean {
-  const dir = mkdtempSync(join(tmpdir(), 'callbridge-chattr-'));
-  const f = join(dir, 'probe');
-  writeFileSync(f, 'x');
-  try {
-    execFileSync('chattr', ['+i', f], { stdio: 'ignore' });
-    execFileSync('chattr', ['-i', f], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 const CHATTR = chattrWorks();
 const chattr = (flag: '+i' | '-i', file: string) => execFileSync('chattr', [flag, file]);
 

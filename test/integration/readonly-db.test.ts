@@ -6,7 +6,7 @@
  * are caught up once the file is writable again.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,18 +14,8 @@ import { loadConfig } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import { waitFor } from '../helpers/daemon.js';
+import { chattrWorks } from '../helpers/chattr.js';
 
-function chattrWorks(dir: string): boolean {
-  const f = join(dir, 'probe');
-  writeFileSync(f, 'x');
-  try {
-    execFileSync('chattr', ['+i', f], { stdio: 'ignore' });
-    execFileSync('chattr', ['-i', f], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'callbridge-rodb-'));
 const CHATTR = chattrWorks(dir);
