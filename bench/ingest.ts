@@ -46,14 +46,14 @@ export interface IngestResult {
   total: IngestWindow;
   /** CallService.makeCall in process, per call, with up to batchSize calls open */
   makeCallUs: { mean: number; lastBatchMean: number };
-  memory: { baseline: MemorySnapshot; afterFirst: MemorySnapshot; afterTotal: MemorySnapshot };
+  memory: { baseline: MemorySnapshot; afterFirst: MemorySnapshot; afterMillion?: { events: number; at: MemorySnapshot }; afterTotal: MemorySnapshot };
   check: { calls: number; finished: number; statuses: number; recordingsWithSize: number; dbBytes: number };
 }
 
 section(async (): Promise<IngestResult> => {
   const tpl = loadCallTemplate();
   const firstCalls = envInt('BENCH_INGEST_CALLS', 1000);
-  const totalEvents = envInt('BENCH_MEMORY_EVENTS', 1_000_000);
+  const totalEvents = envInt('BENCH_MEMORY_EVENTS', 5_000_000);
   const batchSize = Math.min(firstCalls, envInt('BENCH_INGEST_BATCH', 100));
   const totalCalls = Math.max(firstCalls, Math.ceil(totalEvents / tpl.events / batchSize) * batchSize);
 
@@ -89,6 +89,8 @@ section(async (): Promise<IngestResult> => {
     const wav = silenceWav(0.1);
     const baseline = memory();
     let afterFirst = baseline;
+    let afterMillion: { events: number; at: MemorySnapshot } | undefined;
+    let pushedEvents = 0;
     const windows: IngestWindow[] = [];
     const makeCallMs: number[] = [];
 
@@ -125,6 +127,8 @@ section(async (): Promise<IngestResult> => {
       windows.push({ calls: batchSize, events: batchSize * tpl.events + 1, bytes: pushed.bytes, ms: pushed.ms });
       const done = first + batchSize;
       if (done === firstCalls) afterFirst = memory();
+      pushedEvents += batchSize * tpl.events + 1;
+      if (!afterMillion && pushedEvents >= 1_000_000 && done < totalCalls) afterMillion = { events: pushedEvents, at: memory() };
       if (done % (batchSize * 8) === 0 || done === totalCalls) progress(`ingest: ${done.toLocaleString('en-US')} / ${totalCalls.toLocaleString('en-US')} calls`);
     }
     const afterTotal = memory();
@@ -149,7 +153,7 @@ section(async (): Promise<IngestResult> => {
       last: sum(windows.slice(-perWindow)),
       total: sum(windows),
       makeCallUs: { mean: (mean(makeCallMs) / batchSize) * 1000, lastBatchMean: (makeCallMs.at(-1)! / batchSize) * 1000 },
-      memory: { baseline, afterFirst, afterTotal },
+      memory: { baseline, afterFirst, ...(afterMillion ? { afterMillion } : {}), afterTotal },
       check,
     };
   } finally {

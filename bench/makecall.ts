@@ -46,6 +46,10 @@ export interface MakeCallResult {
   statuses: Record<string, number>;
   /** CPU time of the daemon process (user + system) per call over the timed rounds, whole calls */
   daemonCpuMsPerCall: number;
+  /** the same from the first makeCall request of a round until every Originate reached the PBX, per call */
+  daemonCpuMsPerMakeCall?: number;
+  /** the same per GET /health request of the baseline rounds */
+  daemonCpuMsPerHealth?: number;
 }
 
 section(async (): Promise<MakeCallResult> => {
@@ -81,7 +85,10 @@ section(async (): Promise<MakeCallResult> => {
   sim.on('ariRequest', (info: { method: string; path: string; query: Record<string, string | string[]> }) => {
     if (info.method !== 'POST' || info.path !== '/channels') return;
     const args = String(info.query.appArgs ?? '').split(',');
-    if (args[0] === 'operator') reached.set(Number(args[1]), performance.now());
+    // the operator leg: Stasis app arguments `operator,<call id>`, or the channel id the daemon names `cb-<call id>-op-…`
+    const own = /^cb-(\d+)-op-/.exec(String(info.query.channelId ?? ''));
+    const callId = args[0] === 'operator' ? Number(args[1]) : own ? Number(own[1]) : undefined;
+    if (callId !== undefined && !reached.has(callId)) reached.set(callId, performance.now());
   });
   sim.on('amiAction', ({ fields }: { fields: Record<string, string | string[]> }) => {
     if (String(fields.Action).toLowerCase() !== 'originate') return;
@@ -127,7 +134,7 @@ section(async (): Promise<MakeCallResult> => {
     const end = Date.now() + 60_000;
     for (;;) {
       const s = await daemon.state(sips);
-      if (s.open === 0 && s.notOnline === 0 && s.ami && (mode === 'ami' || s.ari)) return s;
+      if (s.open === 0 && s.notOnline === 0 && s.ami && s.ari) return s; // ARI is configured in both modes: /health needs it
       if (Date.now() > end) throw new Error(`calls still open after 60 s: ${JSON.stringify(s)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -140,16 +147,23 @@ section(async (): Promise<MakeCallResult> => {
     await settle();
     await healthRound();
     let cpuMs = 0;
+    let makeCallCpuMs = 0;
+    let healthCpuMs = 0;
     for (let r = 0; r < rounds; r++) {
       const before = (await daemon.state(sips)).cpuMs;
       for (const s of await callRound(sips)) {
         result.toOriginate.push(s.toOriginate);
         result.makeCallHttp.push(s.http);
       }
-      cpuMs += (await settle()).cpuMs - before;
+      makeCallCpuMs += (await daemon.state(sips)).cpuMs - before;
+      const settled = (await settle()).cpuMs;
+      cpuMs += settled - before;
       result.health.push(...(await healthRound()));
+      healthCpuMs += (await daemon.state(sips)).cpuMs - settled;
     }
     result.daemonCpuMsPerCall = cpuMs / Math.max(1, result.toOriginate.length);
+    result.daemonCpuMsPerMakeCall = makeCallCpuMs / Math.max(1, result.toOriginate.length);
+    result.daemonCpuMsPerHealth = healthCpuMs / Math.max(1, result.health.length);
     for (const sip of sips) result.sequentialToOriginate.push(...(await callRound([sip])).map((s) => s.toOriginate));
     result.statuses = (await settle()).statuses;
     progress(`makeCall (${mode}): ${result.toOriginate.length} calls at ${concurrency} in flight`);

@@ -2,16 +2,19 @@
  * Section 2, the parse rates next to the end-to-end figure: the same stream
  * of repeated A1 calls (as bench/ingest.ts sends it) through
  *   a. asterisk-manager 0.2.0's own parser (ManagerReader) alone,
- *   b. src/asterisk/ami's FrameSanitizer alone (line and frame checks),
- *   c. src/asterisk/ami's AmiParser (sanitizer + library parser + conversion),
- *   d. the daemon's AmiClient reading it from a TCP socket (c + action routing),
+ *   b. a minimal parser (frames at CRLF CRLF, lines at CRLF, key/value at ': ', no checks at all),
+ *   c. src/asterisk/ami's FrameSanitizer alone (line and frame checks, text out),
+ *   d. the former input path: sanitizer + library parser + conversion (LibraryAmiParser),
+ *   e. src/asterisk/ami's AmiParser (the same checks, each frame parsed once into its message),
+ *   f. the daemon's AmiClient reading it from a TCP socket (e + action routing),
  * none of them with the call state machine or SQLite behind.
  */
 import { EventEmitter } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
 import { createRequire } from 'node:module';
 import { silentLogger } from '../src/log.js';
 import { AmiClient, field } from '../src/asterisk/ami/index.js';
-import { AmiParser, connectToStandIn } from '../src/asterisk/ami/parser.js';
+import { AmiParser, LibraryAmiParser, connectToStandIn } from '../src/asterisk/ami/parser.js';
 import { FrameSanitizer } from '../src/asterisk/ami/frames.js';
 import { BenchAmiServer } from './ami-server.js';
 import { chunked, END_FRAME, loadCallTemplate } from './a1-stream.js';
@@ -51,6 +54,31 @@ function libraryParser(onItem: RawListener): (text: string) => void {
   return (text) => void feed.emit('data', text);
 }
 
+/** The least an AMI parser can do: no limits, no checks, no Follows blocks. */
+function minimalParser(onMessage: (m: Record<string, string | string[]>) => void): (text: string) => void {
+  let rest = '';
+  return (chunk) => {
+    const text = rest + chunk;
+    let start = 0;
+    for (let end = text.indexOf('\r\n\r\n'); end !== -1; end = text.indexOf('\r\n\r\n', start)) {
+      const msg: Record<string, string | string[]> = {};
+      for (const line of text.slice(start, end).split('\r\n')) {
+        const colon = line.indexOf(': ');
+        if (colon < 0) continue;
+        const key = line.slice(0, colon).toLowerCase();
+        const value = line.slice(colon + 2);
+        const prev = msg[key];
+        if (prev === undefined) msg[key] = value;
+        else if (typeof prev === 'string') msg[key] = [prev, value];
+        else prev.push(value);
+      }
+      onMessage(msg);
+      start = end + 4;
+    }
+    rest = text.slice(start);
+  };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One warm-up run, then `runs` timed ones; `once` returns how many messages it produced. */
@@ -79,7 +107,7 @@ section(async (): Promise<ParseResult> => {
   text = '';
   const chunkBytes = 64 * 1024;
   const chunks = chunked(stream, chunkBytes);
-  const chunkTexts = chunks.map((c) => c.toString('utf8')); // the library's socket decodes with setEncoding('utf-8')
+  // Every row starts from the same byte chunks; the library's socket would decode them (setEncoding('utf-8')).
   const events = calls * tpl.events;
   const rows: ParseRow[] = [];
 
@@ -87,7 +115,17 @@ section(async (): Promise<ParseResult> => {
     timed('asterisk-manager parser alone', stream.length, runs, () => {
       let n = 0;
       const push = libraryParser(() => void n++);
-      for (const t of chunkTexts) push(t);
+      const decoder = new StringDecoder('utf8');
+      for (const c of chunks) push(decoder.write(c));
+      return n;
+    }),
+  );
+  rows.push(
+    timed('minimal parser (no checks)', stream.length, runs, () => {
+      let n = 0;
+      const push = minimalParser(() => void n++);
+      const decoder = new StringDecoder('utf8');
+      for (const c of chunks) push(decoder.write(c));
       return n;
     }),
   );
@@ -103,7 +141,15 @@ section(async (): Promise<ParseResult> => {
     }),
   );
   rows.push(
-    timed('AmiParser (sanitizer + library + conversion)', stream.length, runs, () => {
+    timed('former path: sanitizer + library + conversion', stream.length, runs, () => {
+      let n = 0;
+      const p = new LibraryAmiParser(() => void n++, () => undefined);
+      for (const c of chunks) p.push(c);
+      return n;
+    }),
+  );
+  rows.push(
+    timed('AmiParser (checks, one parse per frame)', stream.length, runs, () => {
       let n = 0;
       const p = new AmiParser(() => void n++, () => undefined);
       for (const c of chunks) p.push(c);

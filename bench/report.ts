@@ -4,6 +4,8 @@ import type { ParseResult } from './parse.js';
 import type { IngestResult, IngestWindow } from './ingest.js';
 import type { StoreResult } from './store-ops.js';
 import type { HistoryResult } from './history.js';
+import type { RestResult } from './ari-rest.js';
+import type { OutboxResult } from './outbox.js';
 import { int, mib, ms, ratio, secs, summarize, table, type MemorySnapshot } from './stats.js';
 
 export interface Results {
@@ -13,6 +15,8 @@ export interface Results {
   ingest?: IngestResult;
   store?: StoreResult;
   history?: HistoryResult;
+  ariRest?: RestResult;
+  outbox?: OutboxResult;
 }
 
 const heading = (title: string) => `${title}\n${'='.repeat(title.length)}`;
@@ -34,7 +38,8 @@ function makeCallSection(runs: MakeCallResult[]): string {
   }
   const notes = runs.map(
     (r) =>
-      `${r.mode.toUpperCase()}: ${r.rounds} rounds of ${r.concurrency}; daemon CPU ${ms(r.daemonCpuMsPerCall)} ms per call (whole call); ` +
+      `${r.mode.toUpperCase()}: ${r.rounds} rounds of ${r.concurrency}; daemon CPU ${ms(r.daemonCpuMsPerCall)} ms per call (whole call)` +
+      (r.daemonCpuMsPerMakeCall !== undefined ? `, ${ms(r.daemonCpuMsPerMakeCall)} ms per makeCall (request to Originate), ${ms(r.daemonCpuMsPerHealth ?? 0)} ms per GET /health; ` : '; ') +
       `refused/failed requests: ${counts(r.errors)}; calls by final status: ${counts(r.statuses)}`,
   );
   return [
@@ -80,7 +85,7 @@ function ingestSection(p: ParseResult | undefined, i: IngestResult | undefined):
 function memorySection(i: IngestResult): string {
   const row = (name: string, m: MemorySnapshot) => [name, mib(m.rss), mib(m.heapUsed), mib(m.heapTotal), mib(m.external)];
   const d = (a: number, b: number) => `${a >= b ? '+' : ''}${mib(a - b)}`;
-  const { baseline, afterFirst, afterTotal } = i.memory;
+  const { baseline, afterFirst, afterMillion, afterTotal } = i.memory;
   return [
     heading('4. Memory of the ingesting process (after a full GC)'),
     table(
@@ -88,7 +93,11 @@ function memorySection(i: IngestResult): string {
       [
         row('connected, nothing ingested (baseline)', baseline),
         row(`after ${int(i.first.calls)} calls / ${int(i.first.events)} events`, afterFirst),
+        ...(afterMillion ? [row(`after ${int(afterMillion.events)} events`, afterMillion.at)] : []),
         row(`after ${int(i.total.calls)} calls / ${int(i.total.events)} events`, afterTotal),
+        ...(afterMillion
+          ? [['growth after the first million events', d(afterTotal.rss, afterMillion.at.rss), d(afterTotal.heapUsed, afterMillion.at.heapUsed), d(afterTotal.heapTotal, afterMillion.at.heapTotal), d(afterTotal.external, afterMillion.at.external)]]
+          : []),
         ['growth over the baseline', d(afterTotal.rss, baseline.rss), d(afterTotal.heapUsed, baseline.heapUsed), d(afterTotal.heapTotal, baseline.heapTotal), d(afterTotal.external, baseline.external)],
       ],
     ),
@@ -125,6 +134,30 @@ function historySection(h: HistoryResult): string {
   ].join('\n');
 }
 
+function outboxSection(o: OutboxResult): string {
+  const rows = o.runs.map((r) => {
+    const l = summarize(r.latencies);
+    return [r.name, String(r.concurrency), int(r.deliveries), int(r.deliveries / (r.drainMs / 1000)), ms(l.p50), ms(l.p99), ms(l.max), r.writeUs.toFixed(0), ratio(r.writeUs, o.baselineWriteUs)];
+  });
+  return [
+    heading(`6. CRM connectors outbox: ${int(o.calls)} click-to-calls in flight, 3 connectors (webhook, binotel, phonet), one local receiver`),
+    'every status written through CallService, round by round across all calls; latency = delivery row committed (with its status) -> request at the receiver',
+    table(['receiver', 'concurrency', 'deliveries', 'deliveries/s', 'latency p50 ms', 'p99', 'max', 'us per status written', 'vs no connector'], rows),
+    `baseline: the same status writes with no connector configured: ${o.baselineWriteUs.toFixed(0)} us per status`,
+  ].join('\n');
+}
+
+function restSection(r: RestResult): string {
+  const rows = r.rows.map((x) => {
+    const s = summarize(x.samples);
+    return [x.name, String(x.inflight), int(s.n), ms(s.p50), ms(s.p99), ms(s.max), x.cpuUsPerRequest.toFixed(0)];
+  });
+  return [
+    heading('7. ARI REST requests (POST /channels against a local HTTP server; CPU of client and server)'),
+    table(['client', 'in flight', 'n', 'p50 ms', 'p99', 'max', 'CPU us/request'], rows),
+  ].join('\n');
+}
+
 export function report(r: Results): string {
   const parts: string[] = [];
   const mc = [r.makeCallAri, r.makeCallAmi].filter((x): x is MakeCallResult => x !== undefined);
@@ -133,5 +166,7 @@ export function report(r: Results): string {
   if (r.history) parts.push(historySection(r.history));
   if (r.ingest) parts.push(memorySection(r.ingest));
   if (r.store) parts.push(storeSection(r.store));
+  if (r.ariRest) parts.push(restSection(r.ariRest));
+  if (r.outbox) parts.push(outboxSection(r.outbox));
   return parts.join('\n\n');
 }

@@ -4,9 +4,9 @@
  * other, then prints the report. Figures only: nothing is asserted on timings.
  *
  * Sizes (environment): BENCH_CONCURRENCY (100), BENCH_MAKECALL_ROUNDS (10),
- * BENCH_INGEST_CALLS (1000), BENCH_INGEST_BATCH (100), BENCH_MEMORY_EVENTS (1,000,000),
+ * BENCH_INGEST_CALLS (1000), BENCH_INGEST_BATCH (100), BENCH_MEMORY_EVENTS (5,000,000),
  * BENCH_STORE_CALLS (100,000), BENCH_DB_CALLS (1,000,000);
- * BENCH_ONLY=makecall,parse,ingest,store,history runs a subset.
+ * BENCH_ONLY=makecall,parse,ingest,store,history,rest,outbox runs a subset; BENCH_OUTBOX_CALLS (100).
  */
 import { fork } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
@@ -30,6 +30,8 @@ const SECTIONS: Section[] = [
   { key: 'ingest', group: 'ingest', title: 'AMI ingestion end to end + memory', file: 'ingest.ts' },
   { key: 'store', group: 'store', title: 'CallStore operations', file: 'store-ops.ts' },
   { key: 'history', group: 'history', title: 'history endpoints on a large database', file: 'history.ts' },
+  { key: 'ariRest', group: 'rest', title: 'ARI REST request cost', file: 'ari-rest.ts' },
+  { key: 'outbox', group: 'outbox', title: 'CRM connectors outbox: throughput and delivery latency', file: 'outbox.ts' },
 ];
 
 const TEMP_PREFIX = 'callbridge-bench-';

@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseConnectorSettings } from './connectors/config.js';
 
 export type ControlMode = 'ari' | 'ami';
 
@@ -16,7 +17,16 @@ export interface Config {
   dbPath: string;
   ami: { host: string; port: number; username: string; secret: string };
   /** `url` is undefined when ARI is disabled (CALLBRIDGE_ARI_URL=off, AMI control only). */
-  ari: { url: string | undefined; username: string; password: string; app: string };
+  ari: {
+    url: string | undefined;
+    username: string;
+    password: string;
+    app: string;
+    /** the shipped context ARI-mode legs are originated into ('' = straight into the app) */
+    context: string;
+    /** push the shipped hangup handler [callbridge-ari-hangup] on ARI-mode legs */
+    hangupFacts: boolean;
+  };
   control: ControlMode;
   operatorChannel: string;
   clientChannel: string;
@@ -32,6 +42,8 @@ export interface Config {
   /** CRM look-up for getNumberFromId identifiers the daemon cannot resolve itself */
   numberLookupUrl: string | undefined;
   apiTokens: string[];
+  /** CALLBRIDGE_METRICS_TOKEN: a token of its own for GET /metrics (an API token is accepted too) */
+  metricsToken: string | undefined;
   allowedNetworks: string[];
   connectors: unknown[];
   simulate: boolean;
@@ -168,6 +180,13 @@ const connectorsSetting = z.string().transform((v, ctx) => {
   }
 });
 
+/** Every connector entry checked at start; each mistake is one line naming the setting (ConfigError, exit 2). */
+function validConnectors(entries: unknown[]): unknown[] {
+  const { problems } = parseConnectorSettings(entries);
+  if (problems.length > 0) throw new ConfigError('CALLBRIDGE_CONNECTORS', problems.join('\nCALLBRIDGE_CONNECTORS: '));
+  return entries;
+}
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function isLoopbackHost(h: string): boolean {
@@ -209,6 +228,8 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       username: read(env, 'CALLBRIDGE_ARI_USER', nonEmpty, 'callbridge'),
       password: env.CALLBRIDGE_ARI_PASSWORD ?? '',
       app: read(env, 'CALLBRIDGE_ARI_APP', z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"'), 'callbridge'),
+      context: read(env, 'CALLBRIDGE_ARI_CONTEXT', z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be a dialplan context name (letters, digits, "_", "-") or "off"'), 'callbridge-ari').replace(/^off$/, ''),
+      hangupFacts: read(env, 'CALLBRIDGE_ARI_HANGUP_FACTS', z.enum(['0', '1'], { message: 'must be 0 or 1' }), '1') === '1',
     },
     control,
     operatorChannel: read(env, 'CALLBRIDGE_OPERATOR_CHANNEL', template('{sip}'), 'PJSIP/{sip}'),
@@ -222,8 +243,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     operatorContexts: read(env, 'CALLBRIDGE_OPERATOR_CONTEXTS', list(z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/), 'a dialplan context name'), 'from-internal'),
     numberLookupUrl: env.CALLBRIDGE_NUMBER_LOOKUP_URL ? read(env, 'CALLBRIDGE_NUMBER_LOOKUP_URL', httpUrl, '') : undefined,
     apiTokens,
+    metricsToken: env.CALLBRIDGE_METRICS_TOKEN?.trim() ? read(env, 'CALLBRIDGE_METRICS_TOKEN', z.string().regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable characters'), '') : undefined,
     allowedNetworks: read(env, 'CALLBRIDGE_ALLOWED_NETWORKS', list(cidr, 'an IP address or CIDR'), ''),
-    connectors: read(env, 'CALLBRIDGE_CONNECTORS', connectorsSetting, '[]'),
+    connectors: validConnectors(read(env, 'CALLBRIDGE_CONNECTORS', connectorsSetting, '[]')),
     simulate,
     sim: {
       amiPort: read(env, 'CALLBRIDGE_SIM_AMI_PORT', port(true), '0'),

@@ -11,10 +11,13 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { databaseHealth, openDatabase, type Db } from './db/index.js';
-import { AmiClient } from './asterisk/ami/index.js';
+import { AmiClient, EVENT_CLASSES, EVENT_FILTERS } from './asterisk/ami/index.js';
 import { AriClient } from './asterisk/ari/index.js';
 import { SimulatedAsterisk } from './simulator/index.js';
-import { createApp, type RouteGroup } from './http/app.js';
+import { createApp, type ApiMethod, type Env, type RouteGroup } from './http/app.js';
+import type { Hono } from 'hono';
+import { Metrics, metricsRoutes } from './metrics/index.js';
+import { docsRoutes } from './openapi/routes.js';
 import { simulatorRoutes } from './http/simulator.js';
 import { PresenceStore } from './presence/store.js';
 import { PresenceService } from './presence/service.js';
@@ -30,6 +33,15 @@ import { callListMethods } from './calls/list-http.js';
 import { PbxCallService } from './pbx/service.js';
 import { createDomainBus } from './domain/bus.js';
 import { eventMethods } from './events/http.js';
+import { createConnectors } from './connectors/config.js';
+import { Outbox } from './outbox/outbox.js';
+import { outboxMethods } from './outbox/http.js';
+import { callSettingsClient } from './connectors/call-settings.js';
+import { callSettingsMethods } from './connectors/call-settings-http.js';
+import { StreamHub } from './stream/hub.js';
+import { presenceSource, statusSource } from './stream/sources.js';
+import { streamRoutes } from './stream/http.js';
+import { uiRoutes } from './ui/routes.js';
 
 /** How often open calls are compared with Asterisk's channels while connected. */
 const RECONCILE_EVERY_MS = 60_000;
@@ -41,7 +53,12 @@ export interface Daemon {
   readonly ari: AriClient | undefined;
   readonly presence: PresenceService;
   readonly calls: CallService;
+  /** the CRM connectors' outbox */
+  readonly outbox: Outbox;
   readonly simulator: SimulatedAsterisk | undefined;
+  /** the HTTP app (its routes are what /openapi.json must describe) */
+  readonly app: Hono<Env>;
+  readonly metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -59,6 +76,8 @@ function listening(server: ServerType): Promise<number> {
 
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const db = openDatabase(config.dbPath);
+  const metrics = new Metrics();
+  metrics.timeWrites(db.$client);
   let simulator: SimulatedAsterisk | undefined;
   let ami = config.ami;
   let ari = config.ari;
@@ -85,7 +104,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     ari = { ...ari, url: ports.ariUrl, password: ariPassword };
   }
 
-  const amiClient = new AmiClient({ ...ami, logger: log.child({ component: 'ami' }) });
+  // only the event classes presence, the PBX call mirror and the call tracking read, in every mode (see asterisk/ami/events.ts)
+  const amiClient = new AmiClient({ events: EVENT_CLASSES, filters: EVENT_FILTERS, ...ami, logger: log.child({ component: 'ami' }) });
   const ariClient = ari.url
     ? new AriClient({
         url: ari.url,
@@ -113,8 +133,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const controller: CallController =
     config.control === 'ami' || !ariClient
       ? new AmiCallController(amiClient, config.recordingsDir, callLog)
-      : new AriCallController(ariClient, config.recordingsDir, callLog);
-  const calls = new CallService(callStore, presence, controller, settings, callLog);
+      : new AriCallController(ariClient, config.recordingsDir, callLog, amiClient, { context: config.ari.context, app: config.ari.app, hangupFacts: config.ari.hangupFacts });
+  // CRM connectors: the outbox is written in the same transactions as the statuses (CallTap)
+  const outbox = new Outbox(callStore, createConnectors(config.connectors), {
+    log: log.child({ component: 'connectors' }),
+    urlOf: (id) => `${baseUrl}/recordings/${id}`,
+  });
+  const callSettings = callSettingsClient(outbox.connectors, log.child({ component: 'connectors' }));
+  const callerName = callSettings ? async (phone: string) => (await callSettings.lookup(phone)).name ?? undefined : undefined;
+  const calls = new CallService(callStore, presence, controller, settings, callLog, Date.now, outbox.enabled ? outbox : undefined, callerName);
   const pbxCalls = new PbxCallService(
     amiClient,
     callStore,
@@ -130,6 +157,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const reconcileTimer = setInterval(reconcile, RECONCILE_EVERY_MS);
   reconcileTimer.unref();
 
+  const startedAt = Date.now();
   const health = () => {
     const dbHealth = databaseHealth(db);
     const amiState = amiClient.connected ? 'connected' : 'disconnected';
@@ -142,12 +170,18 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       db: dbHealth.ok ? 'ok' : 'error',
       ...(dbHealth.error ? { db_error: dbHealth.error } : {}),
       version: VERSION,
+      ...(outbox.enabled ? { connectors: outbox.health() } : {}),
+      uptime: Math.round((Date.now() - startedAt) / 1000), // seconds since this daemon started
     };
   };
 
   let baseUrl = config.http.publicUrl ?? '';
   const routes: RouteGroup[] = [recordingRoutes(callStore), ...(simulator ? [simulatorRoutes(simulator)] : [])];
+  // the live event stream (/api/stream) and the status page (/, /ui)
+  const streamHub = new StreamHub([statusSource(db, calls), presenceSource(db, presence)], log.child({ component: 'stream' }));
+  routes.push(streamRoutes(streamHub, { sipPattern: config.sipPattern }), ...uiRoutes({ simulated: simulator !== undefined, tokenRequired: config.apiTokens.length > 0 }));
   const domainBus = createDomainBus((err, event) => log.warn({ type: event.type, err: (err as Error).message }, 'domain event listener failed'));
+  domainBus.on('event', (event) => outbox.domainEvent(event));
   const eventApi = eventMethods(db, {
     recordingsDir: config.recordingsDir,
     monitorDir: config.monitorDir,
@@ -155,13 +189,20 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     log: log.child({ component: 'events' }),
     bus: domainBus,
   });
+  const apiMethods: ApiMethod[] = [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...callListMethods(callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...eventApi, ...outboxMethods(outbox), ...callSettingsMethods(callSettings)];
+  // metrics (/metrics) and the API document (/openapi.json, /docs)
+  metrics.attach({ ami: amiClient, ari: ariClient, calls, db });
+  if (outbox.enabled) metrics.registerOutbox().pendingFrom(() => Object.entries(outbox.health()).map(([connector, h]) => ({ connector, pending: h.pending })));
+  routes.push(metricsRoutes(metrics, { metricsToken: config.metricsToken, apiTokens: config.apiTokens }));
+  routes.push(...docsRoutes({ methods: () => apiMethods, routes: () => routes, tokens: config.apiTokens.length > 0 }));
   const app = createApp({
     log: log.child({ component: 'http' }),
     apiTokens: config.apiTokens,
     allowedNetworks: config.allowedNetworks,
-    methods: [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...callListMethods(callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...eventApi],
+    methods: apiMethods,
     health,
     routes,
+    onResponse: metrics.onResponse,
   });
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
   let port: number;
@@ -176,12 +217,14 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   log.info({ host: config.http.host, port, version: VERSION, control: config.control }, 'HTTP API listening');
 
   pbxCalls.start();
+  outbox.start();
   amiClient.start();
   ariClient?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      streamHub.close(); // open event streams would keep the server from closing
       await new Promise<void>((resolve) => server.close(() => resolve()));
       feed.stop();
       clearInterval(reconcileTimer);
@@ -190,10 +233,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       await controller.stop();
       await pbxCalls.stop();
       await Promise.allSettled([amiClient.stop(), ariClient?.stop()]);
+      await outbox.stop();
       await simulator?.stop();
+      metrics.close();
       db.$client.close();
       log.info('stopped');
     })());
 
-  return { port, db, ami: amiClient, ari: ariClient, presence, calls, simulator, stop };
+  return { port, db, ami: amiClient, ari: ariClient, presence, calls, outbox, simulator, app, metrics, stop };
 }

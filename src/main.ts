@@ -13,6 +13,7 @@ import { VERSION } from './version.js';
 const SHUTDOWN_LIMIT_MS = 10_000;
 
 const USAGE = `Usage: callbridge [--simulate] [--help] [--version]
+       callbridge doctor [--call SIP PHONE] [--simulate]
 
 callbridge connects to Asterisk / FreePBX over AMI and ARI and serves the
 click-to-call, presence and history HTTP API. It is configured by environment
@@ -45,6 +46,7 @@ variables (defaults in brackets):
   CALLBRIDGE_NUMBER_LOOKUP_URL     CRM look-up for getNumberFromId
   CALLBRIDGE_CONNECTORS            JSON array of CRM connectors, or a file with it [[]]
   CALLBRIDGE_LOG_LEVEL             fatal, error, warn, info, debug, trace, silent [info]
+  CALLBRIDGE_METRICS_TOKEN         token for GET /metrics (an API token works too) [the API tokens]
   CALLBRIDGE_SIMULATE              1: built-in simulated PBX, like --simulate [0]
   CALLBRIDGE_SIM_AMI_PORT          simulated PBX AMI port [0: a free port]
   CALLBRIDGE_SIM_ARI_PORT          simulated PBX ARI port [0: a free port]
@@ -55,6 +57,11 @@ Options:
   --simulate   start the simulated PBX (same as CALLBRIDGE_SIMULATE=1)
   --help       print this text and exit
   --version    print the version and exit
+
+Commands:
+  doctor       check the configuration, the database, AMI, ARI, the dialplan
+               and the channel templates, one line each; --call SIP PHONE also
+               places a test call through the running daemon (exit 0: all good)
 `;
 
 const args = process.argv.slice(2);
@@ -65,6 +72,10 @@ if (args.includes('--help') || args.includes('-h')) {
 if (args.includes('--version') || args.includes('-v')) {
   process.stdout.write(`callbridge ${VERSION}\n`);
   process.exit(0);
+}
+if (args[0] === 'doctor') {
+  const { doctorMain } = await import('./doctor/cli.js');
+  process.exit(await doctorMain(args.slice(1)));
 }
 
 /** A listen error as one line, or undefined for other errors. */

@@ -13,6 +13,7 @@ import { CALL_ID_VARIABLE } from '../src/calls/ami-tracker.js';
 import { loadConfig } from '../src/config.js';
 import { createApp, type ApiMethod } from '../src/http/app.js';
 import { silentLogger } from '../src/log.js';
+import { callSettingsMethods } from '../src/connectors/call-settings-http.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CONF = join(ROOT, 'asterisk-config');
@@ -176,7 +177,9 @@ const ACTION_CLASSES: Record<string, readonly string[]> = {
   DBPut: ['system'],
   DBDel: ['system'],
   DBDelTree: ['system'],
+  Filter: ['system'],
   UserEvent: ['user'],
+  ShowDialPlan: ['config', 'reporting'],
 };
 
 /** Actions only the AMI call controller sends (CALLBRIDGE_CONTROL=ami). */
@@ -223,6 +226,8 @@ const EVENT_CLASSES: Record<string, string> = Object.fromEntries(
 function eventsFollowed(): Map<string, string> {
   const out = new Map<string, string>();
   for (const { path, text } of SOURCES) {
+    // the login's event filter names the events it drops: those are not followed
+    if (path === join('src', 'asterisk', 'ami', 'events.ts')) continue;
     for (const m of text.matchAll(/['"]([A-Z][A-Za-z]+)['"]/g)) {
       if (EVENT_CLASSES[m[1]!] && !out.has(m[1]!)) out.set(m[1]!, path);
     }
@@ -281,8 +286,10 @@ describe('manager_custom.conf (AMI user)', () => {
     expect(amiModeWrite.has('originate')).toBe(true);
     expect(amiModeWrite.has('system')).toBe(false);
     const refused = [...sent.keys()].filter((a) => !covers(amiModeWrite, a)).sort();
-    // only the system-only PJSIP lists are refused in AMI mode: a new one must be decided on, not slip in
-    expect(refused).toEqual(['PJSIPShowContacts', 'PJSIPShowEndpoints']);
+    // refused in AMI mode, each decided on (a new one must not slip in): DBDelTree is sent by the ARI
+    // controller only; a refused Filter leaves the events unfiltered; the system-only PJSIP lists give way
+    // to DeviceStateList
+    expect(refused).toEqual(['DBDelTree', 'Filter', 'PJSIPShowContacts', 'PJSIPShowEndpoints']);
     for (const a of sent.keys()) if (!refused.includes(a)) expect(covers(amiModeWrite, a), a).toBe(true);
   });
 
@@ -349,11 +356,15 @@ describe('extensions_custom.conf', () => {
     expect(c[0]).toEqual([1, 'NoOp', expect.stringContaining(`\${${CALL_ID_VARIABLE}}`)]);
     expect(c[1]).toEqual([2, 'Set', `__${CALL_ID_VARIABLE}=\${${CALL_ID_VARIABLE}}`]);
     expect(c[2]).toEqual([3, 'Set', `CDR(userfield)=callbridge:\${${CALL_ID_VARIABLE}}`]);
-    expect(c[3]).toEqual([4, 'MixMonitor', '${CALLBRIDGE_RECORDING}.wav,b']);
-    expect(c[4]![0]).toBe(5);
-    expect(c[4]![1]).toBe('Dial');
-    expect(c[4]![2].startsWith('${CALLBRIDGE_CLIENT_DIAL},${CALLBRIDGE_CLIENT_TIMEOUT},')).toBe(true);
-    expect(c[5]).toEqual([6, 'Hangup', '']);
+    // 4-6 keep the facts (AstDB) and arm the hangup handler: no AMI event of theirs matters to the daemon
+    expect(c[3]).toEqual([4, 'Set', `DB(callbridge/\${${CALL_ID_VARIABLE}}/pickup)=\${STRFTIME(,UTC,%Y-%m-%dT%H:%M:%S.%3qZ)}`]);
+    expect(c[4]).toEqual([5, 'Set', `CHANNEL(hangup_handler_push)=callbridge-click2call-hangup,s,1(\${${CALL_ID_VARIABLE}})`]);
+    expect(c[5]).toEqual([6, 'DBdeltree', `callbridge/\${MATH(\${${CALL_ID_VARIABLE}}-1000,int)}`]);
+    expect(c[6]).toEqual([7, 'MixMonitor', '${CALLBRIDGE_RECORDING}.wav,b']);
+    expect(c[7]![0]).toBe(8);
+    expect(c[7]![1]).toBe('Dial');
+    expect(c[7]![2].startsWith('${CALLBRIDGE_CLIENT_DIAL},${CALLBRIDGE_CLIENT_TIMEOUT},')).toBe(true);
+    expect(c[8]).toEqual([9, 'Hangup', '']);
   });
 
   it('uses every CALLBRIDGE_* variable the AMI controller sets', () => {
@@ -375,13 +386,17 @@ describe('extensions_custom.conf', () => {
     expect(predial && contexts.has(predial)).toBeTruthy();
     expect(answered && contexts.has(answered)).toBeTruthy();
     expect(inContext(answered!).map((s) => s.data).join('\n')).toContain('DB(callbridge/${ARG1}/answered)=');
-    const push = inContext(predial!).find((s) => s.data.startsWith('CHANNEL(hangup_handler_push)='))!;
+    expect(inContext(predial!).map((s) => s.data).join('\n')).toContain('DB(callbridge/${ARG1}/dialled)=');
+    const push = inContext(CLICK2CALL_CONTEXT).find((s) => s.data.startsWith('CHANNEL(hangup_handler_push)='))!;
     const handler = push.data.split('=')[1]!.split(',')[0]!;
     const h = inContext(handler).map((s) => s.data).join('\n');
-    for (const key of ['dialstatus)=${DIALSTATUS}', 'hangupcause)=${HANGUPCAUSE}', 'answeredtime)=${ANSWEREDTIME}']) {
+    for (const key of ['dialstatus)=${DIALSTATUS}', 'hangupcause)=${HANGUPCAUSE}', 'answeredtime)=${ANSWEREDTIME}', 'hangupsource)=${CHANNEL(hangupsource)}', 'ended)=']) {
       expect(h).toContain(`DB(callbridge/\${ARG1}/${key}`);
     }
     expect(inContext(handler).at(-1)!.app).toBe('Return');
+    // the bare WAV header MixMonitor leaves for a client who never answered is removed
+    expect(h).toContain(`$["\${DIALSTATUS}" != "ANSWER"`);
+    expect(h).toContain("rm -f -- '${MIXMONITOR_FILENAME}'");
   });
 
   it('points every Goto/Gosub/handler at a context that exists (or FreePBX from-internal)', () => {
@@ -434,6 +449,23 @@ describe('extensions_custom.conf', () => {
     expect(lookup.data).toMatch(/CURL\(\$\{url\}\/api\/getNumberFromId\.txt,number=\$\{URIENCODE\(\$\{ARG1\}\)\}&token=\$\{URIENCODE\(\$\{CALLBRIDGE_API_TOKEN\}\)\}\)/);
     expect(inContext(lookup.context).some((s) => /^CURLOPT\(failurecodes\)=.*\b404\b/.test(s.data))).toBe(true);
     expect(all).toContain('Goto(from-internal,${CALLBRIDGE_NUMBER},1)');
+  });
+
+  it('asks callSettings.txt for the caller name and the preferred extension of inbound calls, with short timeouts', () => {
+    const cs = inContext('callbridge-call-settings');
+    const curls = cs.filter((s) => s.data.includes('/api/callSettings.txt'));
+    expect(curls.map((s) => /field=(\w+)/.exec(s.data)?.[1])).toEqual(['name', 'ext']);
+    for (const s of curls) {
+      expect(s.data).toMatch(/CURL\(\$\{url\}\/api\/callSettings\.txt,phone=\$\{URIENCODE\(\$\{CALLERID\(num\)\}\)\}&did=\$\{URIENCODE\(\$\{FROM_DID\}\)\}&field=\w+&token=\$\{URIENCODE\(\$\{CALLBRIDGE_API_TOKEN\}\)\}\)/);
+    }
+    expect(cs.some((s) => /^CURLOPT\(httptimeout\)=[1-3]$/.test(s.data))).toBe(true);
+    expect(cs.some((s) => /^CURLOPT\(failurecodes\)=.*\b404\b/.test(s.data))).toBe(true);
+    expect(cs.some((s) => s.data.includes('Set(CALLERID(name)=${name})'))).toBe(true);
+    expect(cs.some((s) => s.data.startsWith('__CALLBRIDGE_PREFERRED_EXT='))).toBe(true);
+    expect(cs.at(-1)!.app).toBe('Return');
+    // the method it asks for has a plain-text form
+    const method = callSettingsMethods(undefined).find((m) => m.names.includes('callSettings'));
+    expect(method?.text).toBeTypeOf('function');
   });
 
   it('calls the paths the daemon routes, as CURL() sends them', async (ctx) => {

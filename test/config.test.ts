@@ -9,7 +9,7 @@ describe('loadConfig', () => {
     expect(c.http).toEqual({ host: '127.0.0.1', port: 8095, publicUrl: undefined, hostForcedToLoopback: false });
     expect(c.dbPath).toBe('./data/callbridge.db');
     expect(c.ami).toEqual({ host: '127.0.0.1', port: 5038, username: 'callbridge', secret: '' });
-    expect(c.ari).toEqual({ url: 'http://127.0.0.1:8088', username: 'callbridge', password: '', app: 'callbridge' });
+    expect(c.ari).toEqual({ url: 'http://127.0.0.1:8088', username: 'callbridge', password: '', app: 'callbridge', context: 'callbridge-ari', hangupFacts: true });
     expect(c.control).toBe('ari');
     expect(c.operatorChannel).toBe('PJSIP/{sip}');
     expect(c.clientChannel).toBe('Local/{phone}@from-internal');

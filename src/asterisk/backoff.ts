@@ -3,7 +3,16 @@
  *
  * delay(n) = random(min, min(max, base * 2^n)); the attempt counter is reset
  * by the caller after a connection has been stable.
+ *
+ * After a drop of a session that had been up for a while (`HEALED_SESSION_MS`),
+ * `afterDrop` starts over and answers 0: the first reconnect is immediate, and
+ * an earlier, healed drop never makes a later gap longer. A server that drops
+ * the link right after the login keeps the growing delays.
  */
+
+/** A session up at least this long counts as healed when it drops. */
+export const HEALED_SESSION_MS = 500;
+
 export interface BackoffOptions {
   /** first delay and lower bound, ms */
   minMs: number;
@@ -38,5 +47,14 @@ export class Backoff {
 
   reset(): void {
     this.attempt = 0;
+  }
+
+  /** Delay before reconnecting after a logged-in session of `sessionMs` was lost. */
+  afterDrop(sessionMs: number): number {
+    if (sessionMs >= HEALED_SESSION_MS) {
+      this.reset();
+      return 0;
+    }
+    return this.next();
   }
 }

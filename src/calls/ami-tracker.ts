@@ -112,7 +112,33 @@ export class AmiCallTracker {
     };
     this.calls.set(r.callId, t);
     if (r.op) this.attach(t, 'op', r.op.uniqueid, r.op.name);
-    if (r.client) this.attach(t, 'client', r.client.uniqueid, r.client.name);
+    if (r.client) {
+      this.attach(t, 'client', r.client.uniqueid, r.client.name);
+      t.mixMonitor = true;
+    }
+  }
+
+  /**
+   * After a gap: what Asterisk says now about a call that was followed all along (answers the
+   * tracker missed, the legs CoreShowChannels lists). A client known to have answered counts as
+   * recorded, as at a live DialEnd ANSWER.
+   */
+  refresh(callId: number, r: { op?: { uniqueid: string; name: string }; client?: { uniqueid: string; name: string }; operatorAnswered: boolean; clientAnswered: boolean }): void {
+    const t = this.calls.get(callId);
+    if (!t) return;
+    if (r.op && !t.op) this.attach(t, 'op', r.op.uniqueid, r.op.name);
+    if (r.client && !t.client) this.attach(t, 'client', r.client.uniqueid, r.client.name);
+    // the shipped context starts MixMonitor before it dials the client
+    if (t.client) t.mixMonitor = true;
+    if (r.operatorAnswered) {
+      t.operatorAnswered = true;
+      t.originateDone = true;
+    }
+    if (r.clientAnswered && !t.clientAnswered) {
+      t.clientAnswered = true;
+      t.mixMonitor = true;
+      t.recordingStarted = true;
+    }
   }
 
   forget(callId: number): void {

@@ -20,7 +20,7 @@ import type { CallPatch } from './store.js';
 
 /** What the flow needs from the ARI adapter. */
 export interface AriOps {
-  originate(p: { endpoint: string; appArgs?: string[]; callerId?: string; timeout?: number; variables?: Record<string, string>; channelId?: string; originator?: string }): Promise<{ id: string; name?: string }>;
+  originate(p: { endpoint: string; appArgs?: string[]; callerId?: string; timeout?: number; variables?: Record<string, string>; channelId?: string; originator?: string; dialplan?: { context: string; extension: string; priority?: number } }): Promise<{ id: string; name?: string }>;
   hangup(channelId: string, reason?: string): Promise<boolean>;
   createBridge(p: { type?: string; name?: string; bridgeId?: string }): Promise<{ id: string }>;
   addChannel(bridgeId: string, channelId: string): Promise<void>;
@@ -28,13 +28,31 @@ export interface AriOps {
   playOnBridge(bridgeId: string, media: string): Promise<{ id: string }>;
   stopPlayback(playbackId: string): Promise<boolean>;
   recordBridge(bridgeId: string, p: { name: string; format: string; ifExists?: string; beep?: boolean }): Promise<unknown>;
-  listChannels(): Promise<Array<{ id: string; state?: string }>>;
+  /** stops a live recording (its file is then complete); false when it was not recording */
+  stopRecording?(name: string): Promise<boolean>;
+  listChannels(): Promise<Array<{ id: string; state?: string; dialplan?: { app_name?: string } }>>;
+  listBridges?(): Promise<Array<{ id: string; channels?: string[] }>>;
+}
+
+/** What another link saw of a channel while the websocket was down (see ari-witness.ts). */
+export interface LegFacts {
+  answeredAt?: number;
+  dialStatus?: string;
+  hangupAt?: number;
+  cause?: number;
+  causeText?: string;
 }
 
 type AriEvent = { type: string; [k: string]: unknown };
 
+/** The shipped hangup handler of ARI-mode legs (asterisk-config/extensions_custom.conf). */
+export const ARI_HANGUP_CONTEXT = 'callbridge-ari-hangup';
+const HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)';
+
 /** How long to wait for RecordingFinished after the bridge is destroyed. */
 const RECORDING_END_GRACE_MS = 5000;
+/** How long the bridge is kept after its recording was stopped, for RecordingFinished to come first. */
+const RECORDING_STOP_WAIT_MS = 2000;
 type Chan = { id: string; name?: string; state?: string };
 
 interface Call {
@@ -53,7 +71,16 @@ interface Call {
   ended: boolean;
   /** an originate request is in flight: Asterisk may not list the channel yet */
   originating: boolean;
+  /** the client is being (or was) dialled: a late StasisStart must not dial it twice */
+  dialStarted?: boolean;
+  /** the client's channel is in the operator's bridge */
+  clientBridged?: boolean;
+  /** a join of the client (bridge + recording) is in flight */
+  joining?: boolean;
 }
+
+/** A REST request that never got an HTTP answer (the link is down): what it did on the PBX is unknown. */
+const unanswered = (err: unknown): boolean => typeof (err as { status?: unknown }).status !== 'number';
 
 const isAllocationFailure = (err: unknown): boolean => {
   const e = err as { status?: number; body?: { error?: string } };
@@ -64,13 +91,32 @@ export class AriCallFlow {
   private readonly calls = new Map<number, Call>();
   private readonly byChannel = new Map<string, { call: Call; leg: 'op' | 'client' }>();
   private readonly byRecording = new Map<string, Call>();
+  /** bridges waiting for their recording to finish before they are destroyed */
+  private readonly closing = new Map<Call, () => void>();
 
   constructor(
     private readonly ops: AriOps,
     private readonly sink: CallSink,
     private readonly recordingsDir: string,
     private readonly log: Logger,
+    /** what the AMI link saw of a channel while the websocket was down */
+    private readonly witness: (channelId: string | undefined) => LegFacts | undefined = () => undefined,
+    /** what the PBX kept of the call's legs (AstDB, written by the shipped hangup handler) */
+    private readonly pbxFacts?: (callId: number) => Promise<{ op?: LegFacts; client?: LegFacts } | undefined>,
+    /** push the shipped hangup handler on the legs (needs [callbridge-ari-hangup] loaded) */
+    private readonly hangupFacts = pbxFacts !== undefined,
+    /**
+     * The shipped context legs are originated into ([callbridge-ari]: it enters the app, and waits
+     * while the app has no websocket instead of losing the answered leg), with the app's name;
+     * undefined: straight into the app.
+     */
+    private readonly entry?: { context: string; app: string },
   ) {}
+
+  /** Where an originated leg goes once answered: the shipped context, or straight into the app. */
+  private target(s: CallStart, leg: 'operator' | 'client'): { appArgs: string[] } | { dialplan: { context: string; extension: string; priority: number } } {
+    return this.entry ? { dialplan: { context: this.entry.context, extension: 's', priority: 1 } } : { appArgs: [leg, String(s.callId)] };
+  }
 
   get size(): number {
     return this.calls.size;
@@ -95,10 +141,10 @@ export class AriCallFlow {
     try {
       ch = await this.ops.originate({
         endpoint: s.operatorEndpoint,
-        appArgs: ['operator', String(s.callId)],
+        ...this.target(s, 'operator'),
         callerId: s.operatorCallerId,
         timeout: s.operatorTimeoutSec,
-        variables: { CALLBRIDGE_CALL_ID: String(s.callId), CALLBRIDGE_ORDER_ID: s.orderId },
+        variables: this.variables(s, 'op', 'operator'),
         channelId: wanted,
       });
     } catch (err) {
@@ -117,6 +163,20 @@ export class AriCallFlow {
       c.op = ch.id;
     }
     this.sink.event(s.callId, { type: 'operator_ringing' }, { operatorChannel: ch.id, linkedid: ch.id });
+  }
+
+  /**
+   * The channel variables of a leg: the call's ids, and the shipped hangup handler
+   * ([callbridge-ari-hangup]) that keeps in AstDB how the leg ended, should the
+   * daemon be down then.
+   */
+  private variables(s: CallStart, leg: 'op' | 'client', stasisLeg: 'operator' | 'client'): Record<string, string> {
+    return {
+      CALLBRIDGE_CALL_ID: String(s.callId),
+      CALLBRIDGE_ORDER_ID: s.orderId,
+      ...(this.entry ? { CALLBRIDGE_ARI_APP: this.entry.app, CALLBRIDGE_LEG: stasisLeg } : {}),
+      ...(this.hangupFacts ? { [HANGUP_HANDLER_VARIABLE]: `${ARI_HANGUP_CONTEXT},s,1(${s.callId},${leg})` } : {}),
+    };
   }
 
   /** One websocket event; unrelated events are ignored. */
@@ -154,25 +214,55 @@ export class AriCallFlow {
     const hit = this.byChannel.get(ch.id);
     if (!hit) return;
     const c = hit.call;
+    // a leg that answered while the app had no websocket waited in [callbridge-ari]: it answered when the AMI link saw it
+    const answeredAt = this.witness(ch.id)?.answeredAt;
     if (hit.leg === 'op') {
       c.operatorAnswered = true;
-      this.emit(c, { type: 'operator_answered' });
+      this.sink.event(c.start.callId, { type: 'operator_answered' }, {}, answeredAt);
       await this.dialClient(c);
     } else {
       // Reported before the REST round trips: a client who hangs up right away must still read as answered.
       c.clientAnswered = true;
-      this.emit(c, { type: 'client_answered' });
+      this.sink.event(c.start.callId, { type: 'client_answered' }, {}, answeredAt);
+      await this.joinClient(c, ch.id);
+    }
+  }
+
+  /**
+   * The client answered and is in the app: into the operator's bridge, and the bridge recorded.
+   * What fails (the link went down meanwhile) is done again at the next reconciliation.
+   */
+  private async joinClient(c: Call, channelId: string): Promise<void> {
+    if (c.joining || !c.bridge || (c.clientBridged && c.recording)) return;
+    c.joining = true;
+    try {
       if (c.playback) void this.ops.stopPlayback(c.playback).catch(() => undefined);
-      if (c.bridge) await Promise.all([this.ops.addChannel(c.bridge, ch.id), this.record(c)]);
+      const bridge = c.bridge;
+      await Promise.all([
+        c.clientBridged ? undefined : this.ops.addChannel(bridge, channelId).then(() => { c.clientBridged = true; }),
+        c.recording ? undefined : this.record(c),
+      ]);
+    } finally {
+      c.joining = false;
     }
   }
 
   private async dialClient(c: Call): Promise<void> {
+    if (c.dialStarted) return;
+    c.dialStarted = true;
     const s = c.start;
-    const bridge = await this.ops.createBridge({ type: 'mixing', name: s.recordingName, bridgeId: `cb-${s.callId}-bridge-${randomBytes(4).toString('hex')}` });
-    c.bridge = bridge.id;
-    if (c.opGone) return this.cleanup(c);
-    await this.ops.addChannel(bridge.id, c.op!);
+    let bridge: { id: string };
+    try {
+      // a bridge made before a link gap is reused: the operator may already be in it
+      bridge = c.bridge ? { id: c.bridge } : await this.ops.createBridge({ type: 'mixing', name: s.recordingName, bridgeId: `cb-${s.callId}-bridge-${randomBytes(4).toString('hex')}` });
+      c.bridge = bridge.id;
+      if (c.opGone) return this.cleanup(c);
+      await this.ops.addChannel(bridge.id, c.op!);
+    } catch (err) {
+      // the next reconciliation (after the link is back) tries again
+      c.dialStarted = false;
+      throw err;
+    }
     try {
       c.playback = (await this.ops.playOnBridge(bridge.id, 'tone:ring')).id;
     } catch (err) {
@@ -187,9 +277,9 @@ export class AriCallFlow {
     try {
       const ch = await this.ops.originate({
         endpoint: s.clientEndpoint,
-        appArgs: ['client', String(s.callId)],
+        ...this.target(s, 'client'),
         timeout: s.clientTimeoutSec,
-        variables: { CALLBRIDGE_CALL_ID: String(s.callId), CALLBRIDGE_ORDER_ID: s.orderId },
+        variables: this.variables(s, 'client', 'client'),
         channelId: wanted,
         originator: c.op!,
       });
@@ -202,6 +292,8 @@ export class AriCallFlow {
       }
     } catch (err) {
       c.originating = false;
+      // no answer at all: the channel may exist; the reconciliation after the link is back finds out
+      if (unanswered(err)) return;
       this.byChannel.delete(wanted);
       c.clientGone = true;
       this.emit(c, { type: 'client_failed', outcome: 'error', dialStatus: 'CHANUNAVAIL', reason: (err as Error).message });
@@ -212,7 +304,14 @@ export class AriCallFlow {
   private async record(c: Call): Promise<void> {
     const s = c.start;
     try {
-      await this.ops.recordBridge(c.bridge!, { name: s.recordingName, format: 'wav', ifExists: 'overwrite', beep: false });
+      try {
+        await this.ops.recordBridge(c.bridge!, { name: s.recordingName, format: 'wav', ifExists: 'fail', beep: false });
+      } catch (err) {
+        // A request lost with the link may have started it: a second one finds it recording (409) or its file there (422).
+        const status = (err as { status?: number }).status;
+        if (status !== 409 && status !== 422) throw err;
+        this.log.info({ call_id: s.callId, status }, 'the recording was already started');
+      }
       c.recording = true;
       this.sink.recordingStarted(s.callId, { name: s.recordingName, file: this.fileOf(s.recordingName, 'wav'), format: 'wav' });
       if (c.ended) setTimeout(() => this.finishRecording(c), RECORDING_END_GRACE_MS).unref();
@@ -257,27 +356,49 @@ export class AriCallFlow {
     if (!c.clientGone && c.client) void this.ops.hangup(c.client).catch(() => false);
     if (c.bridge && !c.ended) {
       c.ended = true;
-      void this.ops.destroyBridge(c.bridge).catch(() => false);
-      // Asterisk sends RecordingFinished when the bridge goes; should it not come, the file is taken as it is.
+      const bridge = c.bridge;
+      const destroy = () => {
+        this.closing.delete(c);
+        void this.ops.destroyBridge(bridge).catch(() => false);
+      };
+      if (c.recording && this.ops.stopRecording) {
+        // Stopped first, the recording finishes (RecordingFinished) while its bridge still exists;
+        // destroyed first, Asterisk sometimes never reports it.
+        const wait = setTimeout(destroy, RECORDING_STOP_WAIT_MS);
+        wait.unref();
+        this.closing.set(c, () => {
+          clearTimeout(wait);
+          destroy();
+        });
+        void this.ops.stopRecording(c.start.recordingName).then(
+          (stopped) => {
+            if (!stopped) this.closing.get(c)?.();
+          },
+          () => this.closing.get(c)?.(),
+        );
+      } else destroy();
+      // should RecordingFinished not come at all, the file is taken as it is
       const t = setTimeout(() => this.finishRecording(c), RECORDING_END_GRACE_MS);
       t.unref();
     }
     if ((c.opGone || !c.op) && (c.clientGone || !c.client) && !c.recording) this.forget(c);
   }
 
-  private finishRecording(c: Call, duration?: number, format = 'wav'): void {
+  /** The recording is over: its row gets the file's size and duration (measured from the file, as in AMI mode). */
+  private finishRecording(c: Call, format = 'wav'): void {
     if (!c.recording) return;
     c.recording = false;
+    this.closing.get(c)?.();
     const name = c.start.recordingName;
-    this.sink.recordingFinished(c.start.callId, { name, file: this.fileOf(name, format), format, ...(duration !== undefined ? { duration } : {}) });
+    this.sink.recordingFinished(c.start.callId, { name, file: this.fileOf(name, format), format });
     if (c.opGone && (c.clientGone || !c.client)) this.forget(c);
   }
 
   private onRecordingEnd(ev: AriEvent): void {
-    const rec = ev.recording as { name?: string; format?: string; duration?: number } | undefined;
+    const rec = ev.recording as { name?: string; format?: string } | undefined;
     const c = rec?.name ? this.byRecording.get(rec.name) : undefined;
     if (!c || !rec?.name) return;
-    this.finishRecording(c, typeof rec.duration === 'number' ? rec.duration : undefined, rec.format ?? 'wav');
+    this.finishRecording(c, rec.format ?? 'wav');
   }
 
   private forget(c: Call): void {
@@ -287,22 +408,31 @@ export class AriCallFlow {
   }
 
   /**
-   * Compares open calls with the channels Asterisk still has: calls whose
-   * channels are all gone get their final status (FINISH if they were in
-   * talk, ERROR otherwise); a call with one side gone has the other hung up.
+   * After a (re)connect or at start: each open call against what Asterisk
+   * says now (GET /channels) and what the AMI link saw meanwhile (the
+   * witness), since neither link replays what it missed (F1, F2).
+   * - What the gap hid is reported at the time it happened: an answer, a
+   *   hangup with its cause. A channel that answered while the app had no
+   *   websocket was hung up by Asterisk at once (F1): the call ends ERROR,
+   *   saying so.
+   * - A call in conversation stays in conversation (its recording tracked).
+   * - A channel left alone (F2: the operator Up in the bridge after the
+   *   client hung up) is hung up, with the reason logged.
+   * - A call none of whose channels is left ends with what is known of it;
+   *   ERROR ("channels gone") only when nothing is.
    */
   async reconcile(open: readonly OpenCall[]): Promise<void> {
-    const alive = new Set((await this.ops.listChannels()).map((ch) => ch.id));
+    const channels = new Map((await this.ops.listChannels()).map((ch) => [ch.id, ch] as const));
     // Channel ids are ours (cb-<call>-<leg>-…), so a leg is found even when its id never reached the database.
-    const ours = (callId: number, leg: string) => [...alive].find((id) => id.startsWith(`cb-${callId}-${leg}-`));
+    const ours = (callId: number, leg: string) => [...channels.keys()].find((id) => id.startsWith(`cb-${callId}-${leg}-`));
     for (const o of open) {
       let c = this.calls.get(o.callId);
       if (c?.originating) continue;
       const opId = o.operatorChannel ?? c?.op ?? ours(o.callId, 'op') ?? null;
       const clientId = o.clientChannel ?? c?.client ?? ours(o.callId, 'client') ?? null;
-      const opAlive = opId !== null && alive.has(opId);
-      const clientAlive = clientId !== null && alive.has(clientId);
-      if (!c && (opAlive || clientAlive)) {
+      const opCh = opId !== null ? channels.get(opId) : undefined;
+      const clientCh = clientId !== null ? channels.get(clientId) : undefined;
+      if (!c) {
         c = {
           start: o.start,
           op: opId ?? undefined,
@@ -310,38 +440,152 @@ export class AriCallFlow {
           bridge: o.bridgeId ?? undefined,
           operatorAnswered: ['OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP'].includes(o.status),
           clientAnswered: o.status === 'CLIENT_PICKUP',
-          opGone: !opAlive,
-          clientGone: !clientAlive,
+          opGone: !opCh,
+          clientGone: !clientCh,
           recording: o.status === 'CLIENT_PICKUP',
           ended: false,
           originating: false,
+          dialStarted: clientId !== null || ['CLIENT_CALLTO', 'CLIENT_PICKUP'].includes(o.status),
+          clientBridged: o.status === 'CLIENT_PICKUP',
         };
         this.calls.set(o.callId, c);
         this.byRecording.set(o.recordingName, c);
-        if (opAlive) this.byChannel.set(opId!, { call: c, leg: 'op' });
-        if (clientAlive) this.byChannel.set(clientId!, { call: c, leg: 'client' });
       }
-      if (opAlive || clientAlive) {
-        if (c && (!opAlive || (!clientAlive && c.clientAnswered))) {
-          const gone: CallEvent = !opAlive ? { type: 'operator_hangup', reason: 'channel gone while the link was down' } : { type: 'client_hangup', reason: 'channel gone while the link was down' };
-          this.emit(c, gone);
-          c.opGone ||= !opAlive;
-          c.clientGone ||= !clientAlive;
+      if (opCh && opId) this.byChannel.set(opId, { call: c, leg: 'op' });
+      if (clientCh && clientId) this.byChannel.set(clientId, { call: c, leg: 'client' });
+      // a leg gone unseen by the AMI link too (the daemon was down): what the PBX kept of it
+      let kept: { op?: LegFacts; client?: LegFacts } | undefined;
+      if (this.pbxFacts && ((!opCh && opId && !this.witness(opId)?.hangupAt) || (!clientCh && clientId && !this.witness(clientId)?.hangupAt))) {
+        kept = await this.pbxFacts(o.callId).catch(() => undefined);
+      }
+      const inApp = (ch: typeof opCh) => !ch?.dialplan?.app_name || ch.dialplan.app_name === 'Stasis';
+      // a leg answered but still waiting in [callbridge-ari] for the app: its StasisStart is to come
+      const opState = opCh && !inApp(opCh) ? 'Waiting' : opCh?.state;
+      const clientState = clientCh && !inApp(clientCh) ? 'Waiting' : clientCh?.state;
+      const ended = this.catchUp(c, opId, clientId, !!opCh, !!clientCh, opState, clientState, kept);
+      if (opCh || clientCh) {
+        const alone = ended || (!opCh && c.operatorAnswered) || (!clientCh && c.clientAnswered);
+        if (alone) {
+          this.log.warn({ call_id: o.callId, channel: opCh ? opId : clientId }, 'hanging up a channel left alone after the link gap');
+          c.opGone ||= !opCh;
+          c.clientGone ||= !clientCh;
           this.cleanup(c);
         }
         continue;
       }
-      // Nothing of the call is left on the PBX.
-      this.sink.event(o.callId, { type: 'lost', reason: 'the call\'s channels are gone from Asterisk' });
-      if (c?.recording || o.status === 'CLIENT_PICKUP') {
-        this.sink.recordingFinished(o.callId, { name: o.recordingName, file: this.fileOf(o.recordingName, 'wav'), format: 'wav' });
+      c.opGone = c.clientGone = true;
+      if (!ended) {
+        // Nothing of the call is left on the PBX, and nothing saw how it ended.
+        this.sink.event(o.callId, { type: 'lost', reason: "the call's channels are gone from Asterisk and no link saw how it ended" });
       }
-      if (c) {
-        c.opGone = c.clientGone = true;
-        c.recording = false;
-        this.cleanup(c);
-        this.forget(c);
+      // the bridge (the app's own) and its recording outlive the channels: stopped, then the row is finished
+      if (o.status === 'CLIENT_PICKUP') c.recording = true;
+      this.cleanup(c);
+    }
+    await this.sweepBridges(open);
+  }
+
+  /**
+   * The app's bridges outlive their channels: one of the daemon's own (cb-<call>-bridge-…) that no
+   * open call holds is left from a call that ended while the daemon was away, and is destroyed.
+   */
+  private async sweepBridges(open: readonly OpenCall[]): Promise<void> {
+    if (!this.ops.listBridges) return;
+    const held = new Set<number>([...open.map((o) => o.callId), ...this.calls.keys()]);
+    for (const b of await this.ops.listBridges().catch(() => [])) {
+      const m = /^cb-(\d+)-bridge-/.exec(b.id);
+      if (!m || held.has(Number(m[1])) || (b.channels?.length ?? 0) > 0) continue;
+      this.log.info({ bridge: b.id }, 'destroying a bridge left from a call that is over');
+      await this.ops.destroyBridge(b.id).catch(() => false);
+    }
+  }
+
+  /**
+   * Reports what happened to a call's legs while the websocket was down, each
+   * event at its own time; answers whether that ended the call.
+   */
+  private catchUp(c: Call, opId: string | null, clientId: string | null, opAlive: boolean, clientAlive: boolean, opState?: string, clientState?: string, kept?: { op?: LegFacts; client?: LegFacts }): boolean {
+    const callId = c.start.callId;
+    const at = (t: number | undefined) => t ?? Date.now();
+    const seen = (w: LegFacts | undefined, k: LegFacts | undefined) => (w?.hangupAt !== undefined ? w : k ?? w);
+    const wOp = seen(this.witness(opId ?? undefined), kept?.op);
+    const wClient = seen(this.witness(clientId ?? undefined), kept?.client);
+    const causeOf = (w: LegFacts | undefined) => ({ ...(w?.cause !== undefined ? { cause: w.cause } : {}), ...(w?.causeText ? { causeText: w.causeText } : {}) });
+    const stasisRefused = 'answered while the ARI link was down: Asterisk hung it up at once (Stasis app not active)';
+    // the operator leg
+    if (!c.operatorAnswered) {
+      if (opAlive && opState === 'Up') {
+        // answered and in the app, its StasisStart lost with the old websocket
+        c.operatorAnswered = true;
+        this.sink.event(callId, { type: 'operator_answered' }, {}, at(wOp?.answeredAt));
+        if (!c.bridge) void this.dialClient(c).catch((err: unknown) => this.log.error({ call_id: callId, err: (err as Error).message }, 'ARI call setup failed'));
+      } else if (!opAlive && wOp?.hangupAt !== undefined) {
+        c.opGone = true;
+        if (wOp.answeredAt !== undefined) {
+          this.sink.event(callId, { type: 'operator_failed', outcome: 'error', ...causeOf(wOp), reason: `the operator ${stasisRefused}` }, {}, wOp.hangupAt);
+        } else {
+          const outcome = operatorOutcome({ cause: wOp.cause, dialStatus: wOp.dialStatus, channelCreated: true });
+          this.sink.event(callId, { type: 'operator_failed', outcome, ...causeOf(wOp), ...(wOp.dialStatus ? { dialStatus: wOp.dialStatus } : {}) }, {}, wOp.hangupAt);
+        }
+        return true;
+      } else return false;
+    }
+    // answered, but the setup that followed failed with the link: done now
+    if (opAlive && !c.dialStarted && !clientId) {
+      void this.dialClient(c).catch((err: unknown) => this.log.error({ call_id: callId, err: (err as Error).message }, 'ARI call setup failed'));
+      return false;
+    }
+    if (clientAlive && clientId && c.clientAnswered && (!c.clientBridged || !c.recording)) {
+      void this.joinClient(c, clientId).catch((err: unknown) => this.log.error({ call_id: callId, err: (err as Error).message }, 'ARI call setup failed'));
+    }
+    // the client leg, once dialled
+    if (clientId && !c.clientAnswered) {
+      if (clientAlive && clientState === 'Up') {
+        c.clientAnswered = true;
+        this.sink.event(callId, { type: 'client_answered' }, {}, at(wClient?.answeredAt));
+        void this.joinClient(c, clientId).catch((err: unknown) => this.log.error({ call_id: callId, err: (err as Error).message }, 'ARI call setup failed'));
+      } else if (!clientAlive && wClient?.hangupAt !== undefined) {
+        c.clientGone = true;
+        if (wClient.answeredAt !== undefined) {
+          this.sink.event(callId, { type: 'client_failed', outcome: 'error', ...causeOf(wClient), reason: `the client ${stasisRefused}` }, {}, wClient.hangupAt);
+        } else {
+          const outcome = clientOutcome({ cause: wClient.cause, dialStatus: wClient.dialStatus });
+          this.sink.event(callId, { type: 'client_failed', outcome, ...causeOf(wClient), ...(wClient.dialStatus ? { dialStatus: wClient.dialStatus } : {}) }, {}, wClient.hangupAt);
+        }
+        return true;
       }
     }
+    // in conversation (or the operator waiting for the client): whoever is gone hung up, when the witness saw it
+    const gone = (w: LegFacts | undefined) => w?.hangupAt;
+    const opEnd = !opAlive && c.op ? gone(wOp) : undefined;
+    const clientEnd = !clientAlive && c.clientAnswered ? gone(wClient) : undefined;
+    if (opEnd !== undefined && (clientEnd === undefined || opEnd <= clientEnd)) {
+      c.opGone = true;
+      this.sink.event(callId, { type: 'operator_hangup', ...causeOf(wOp), reason: 'hung up while the ARI link was down' }, {}, opEnd);
+      return true;
+    }
+    if (clientEnd !== undefined) {
+      c.clientGone = true;
+      this.sink.event(callId, { type: 'client_hangup', ...causeOf(wClient), reason: 'hung up while the ARI link was down' }, {}, clientEnd);
+      return true;
+    }
+    // one side is gone and nothing saw when: it hung up; with both gone nothing is known
+    if (!opAlive && !clientAlive) return false;
+    if (clientId && !clientAlive && !c.clientAnswered) {
+      c.clientGone = true;
+      this.sink.event(callId, { type: 'client_failed', outcome: 'error', reason: "the client's channel is gone and no link saw how it ended" });
+      return true;
+    }
+    if (!opAlive && c.op) {
+      c.opGone = true;
+      this.sink.event(callId, { type: 'operator_hangup', reason: 'channel gone while the link was down' });
+      return true;
+    }
+    if (!clientAlive && c.clientAnswered) {
+      c.clientGone = true;
+      this.sink.event(callId, { type: 'client_hangup', reason: 'channel gone while the link was down' });
+      return true;
+    }
+    return false;
   }
 }

@@ -8,7 +8,9 @@ import { AmiError, field, type AmiClient, type AmiMessage } from '../asterisk/am
 import type { AriClient } from '../asterisk/ari/index.js';
 import type { CallController, CallSink, CallStart, OpenCall } from './controller.js';
 import { AriCallFlow } from './ari-flow.js';
+import { AriWitness, type LegWitness } from './ari-witness.js';
 import { AmiCallTracker, CALL_ID_VARIABLE } from './ami-tracker.js';
+import { FACTS_FAMILY, factEvents, parseAriLegFacts, parseFacts, type CallFacts } from './facts.js';
 
 /** The shipped dialplan context for AMI mode (asterisk-config/extensions_custom.conf). */
 export const CLICK2CALL_CONTEXT = 'callbridge-click2call';
@@ -25,12 +27,20 @@ export class AriCallController implements CallController {
     }
   };
 
+  /** what the AMI link sees of the daemon's ARI channels: the second witness while the websocket is down */
+  private readonly witness = new AriWitness();
+  private readonly onAmiEvent = (msg: AmiMessage) => this.witness.handle(msg);
+
   constructor(
     private readonly ari: AriClient,
     private readonly recordingsDir: string,
     private readonly log: Logger,
+    private readonly ami?: AmiClient,
+    /** the shipped dialplan the legs go through ([callbridge-ari], [callbridge-ari-hangup]) */
+    private readonly dialplan: { context: string; app: string; hangupFacts: boolean } = { context: '', app: '', hangupFacts: false },
   ) {
     ari.on('event', this.onEvent);
+    ami?.on('event', this.onAmiEvent);
   }
 
   get available(): boolean {
@@ -40,7 +50,16 @@ export class AriCallController implements CallController {
   private flowFor(sink: CallSink): AriCallFlow {
     if (!this.flow || this.sink !== sink) {
       this.sink = sink;
-      this.flow = new AriCallFlow(this.ari, sink, this.recordingsDir, this.log);
+      this.flow = new AriCallFlow(
+        this.ari,
+        sink,
+        this.recordingsDir,
+        this.log,
+        (id) => this.witness.of(id),
+        this.ami ? (callId) => this.legFacts(callId) : undefined,
+        this.dialplan.hangupFacts,
+        this.dialplan.context ? { context: this.dialplan.context, app: this.dialplan.app } : undefined,
+      );
     }
     return this.flow;
   }
@@ -53,8 +72,21 @@ export class AriCallController implements CallController {
     return this.flowFor(sink).reconcile(open);
   }
 
+  /**
+   * What [callbridge-ari-hangup] kept in AstDB of a call's legs (read over AMI), for a call that
+   * ended while the daemon was down; removed once read (the ARI-mode AMI user has "system").
+   */
+  private async legFacts(callId: number): Promise<{ op?: LegWitness; client?: LegWitness } | undefined> {
+    if (!this.ami?.connected) return undefined;
+    const { events } = await this.ami.listAction({ Action: 'DBGetTree', Family: FACTS_FAMILY, Key: String(callId) });
+    const facts = parseAriLegFacts(events.map((e) => ({ key: field(e, 'key') ?? '', val: field(e, 'val') ?? '' })), callId);
+    if (facts) void this.ami.action({ Action: 'DBDelTree', Family: FACTS_FAMILY, Key: String(callId) }).catch(() => undefined);
+    return facts;
+  }
+
   async stop(): Promise<void> {
     this.ari.off('event', this.onEvent);
+    this.ami?.off('event', this.onAmiEvent);
   }
 }
 
@@ -66,6 +98,7 @@ export class AmiCallController implements CallController {
 
   private tracker: AmiCallTracker | undefined;
   private sink: CallSink | undefined;
+  private factsRefused = false;
   private readonly onEvent = (msg: AmiMessage) => {
     try {
       this.tracker?.handle(msg);
@@ -125,49 +158,94 @@ export class AmiCallController implements CallController {
   }
 
   /**
-   * Open calls against CoreShowChannels: a call none of whose channels is
-   * left gets its final status; the others are followed again.
+   * Open calls against what Asterisk says now: CoreShowChannels for the
+   * channels still up, and the facts the shipped dialplan keeps in AstDB
+   * (DBGetTree) for what happened while the daemon could not see it. A call
+   * still up goes on from where it really is (an answer during the gap is
+   * recorded at its own time); a call whose channels are gone gets the final
+   * status, billsec and end time of its facts; only a call the PBX kept no
+   * facts of ends as ERROR ("channels gone").
    */
   async reconcile(open: readonly OpenCall[], sink: CallSink): Promise<void> {
     const tracker = this.trackerFor(sink);
     const { events } = await this.ami.listAction({ Action: 'CoreShowChannels' });
     const alive = new Map<string, AmiMessage>();
+    const byLinkedid = new Map<string, AmiMessage[]>();
     for (const ch of events) {
       const id = field(ch, 'uniqueid');
       if (id) alive.set(id, ch);
-    }
-    const byLinkedid = new Map<string, AmiMessage[]>();
-    for (const ch of events) {
       const l = field(ch, 'linkedid');
       if (l) byLinkedid.set(l, [...(byLinkedid.get(l) ?? []), ch]);
     }
     for (const o of open) {
-      const legs = o.linkedid ? (byLinkedid.get(o.linkedid) ?? []) : [];
       const known = tracker.tracked(o.callId);
-      if (legs.length > 0) {
-        if (!known) {
-          const op = o.operatorChannel ? alive.get(o.operatorChannel) : undefined;
-          const client = o.clientChannel ? alive.get(o.clientChannel) : undefined;
-          tracker.restore({
-            callId: o.callId,
-            operatorEndpoint: o.start.operatorEndpoint,
-            recordingName: o.recordingName,
-            ...(op ? { op: { uniqueid: o.operatorChannel!, name: field(op, 'channel') ?? '' } } : {}),
-            ...(client ? { client: { uniqueid: o.clientChannel!, name: field(client, 'channel') ?? '' } } : {}),
-            operatorAnswered: ['OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP'].includes(o.status),
-            clientAnswered: o.status === 'CLIENT_PICKUP',
-          });
-        }
-        continue;
-      }
       // An Originate still waiting for its OriginateResponse is left alone, unless that answer was lost
       // (it comes within the operator's ring timeout): then the call is closed below.
-      if (known && !o.linkedid && !known.originateDone && Date.now() - known.since < o.start.operatorTimeoutSec * 1000 + ORIGINATE_GRACE_MS) continue;
+      const pendingOriginate = known && !o.linkedid && !known.originateDone && Date.now() - known.since < o.start.operatorTimeoutSec * 1000 + ORIGINATE_GRACE_MS;
+      const facts = pendingOriginate ? undefined : await this.facts(o.callId);
+      const linkedid = o.linkedid ?? facts?.linkedid ?? known?.op;
+      const legs = linkedid ? (byLinkedid.get(linkedid) ?? []) : [];
+      if (legs.length > 0) {
+        this.resume(tracker, o, legs, facts, sink);
+        continue;
+      }
+      if (pendingOriginate) continue;
       tracker.forget(o.callId);
-      sink.event(o.callId, { type: 'lost', reason: "the call's channels are gone from Asterisk" });
-      if (o.status === 'CLIENT_PICKUP') {
+      const timeline = facts ? factEvents(facts, o.start.operatorEndpoint) : [];
+      if (facts?.ended !== undefined) {
+        for (const e of timeline) sink.event(o.callId, e.ev, {}, e.at);
+        this.log.info({ call_id: o.callId, dialstatus: facts.dialStatus, ended: new Date(facts.ended).toISOString() }, 'call ended unseen: outcome taken from the PBX facts');
+      } else {
+        sink.event(o.callId, { type: 'lost', reason: "the call's channels are gone from Asterisk and it kept no facts of the call" });
+      }
+      if (o.status === 'CLIENT_PICKUP' || facts?.answered !== undefined || facts?.dialStatus === 'ANSWER') {
         sink.recordingFinished(o.callId, { name: o.recordingName, file: `${this.recordingsDir.replace(/\/+$/, '')}/${o.recordingName}.wav`, format: 'wav' });
       }
+    }
+  }
+
+  /** A call still up after a gap or a restart: what it missed is reported at its own time, then it is followed on. */
+  private resume(tracker: AmiCallTracker, o: OpenCall, legs: readonly AmiMessage[], facts: CallFacts | undefined, sink: CallSink): void {
+    const legOf = (ch: AmiMessage | undefined) => (ch ? { uniqueid: field(ch, 'uniqueid') ?? '', name: field(ch, 'channel') ?? '' } : undefined);
+    const opCh = legs.find((ch) => field(ch, 'uniqueid') === o.operatorChannel) ?? legs.find((ch) => (field(ch, 'channel') ?? '').startsWith(`${o.start.operatorEndpoint}-`));
+    const opId = field(opCh ?? {}, 'uniqueid');
+    const clientCh =
+      legs.find((ch) => field(ch, 'uniqueid') === o.clientChannel) ??
+      legs.find((ch) => field(ch, 'uniqueid') !== opId && /^Local\/.*;1$/.test(field(ch, 'channel') ?? '')) ??
+      legs.find((ch) => field(ch, 'uniqueid') !== opId && !(field(ch, 'channel') ?? '').startsWith('Local/'));
+    // what the facts say happened meanwhile, short of the end (the call is still up)
+    for (const e of facts ? factEvents({ ...facts, ended: undefined }, o.start.operatorEndpoint) : []) sink.event(o.callId, e.ev, {}, e.at);
+    const operatorAnswered = ['OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP'].includes(o.status) || facts?.pickup !== undefined || field(opCh ?? {}, 'channelstate') === '6';
+    const clientAnswered = o.status === 'CLIENT_PICKUP' || facts?.answered !== undefined || (!!clientCh && !!field(clientCh, 'bridgeid') && field(clientCh, 'channelstate') === '6');
+    const op = legOf(opCh);
+    const client = legOf(clientCh);
+    if (client && !o.clientChannel) sink.event(o.callId, { type: 'client_dialing' }, { clientChannel: client.uniqueid });
+    if (tracker.tracked(o.callId)) {
+      tracker.refresh(o.callId, { ...(op ? { op } : {}), ...(client ? { client } : {}), operatorAnswered, clientAnswered });
+    } else {
+      tracker.restore({
+        callId: o.callId,
+        operatorEndpoint: o.start.operatorEndpoint,
+        recordingName: o.recordingName,
+        ...(op ? { op } : {}),
+        ...(client ? { client } : {}),
+        operatorAnswered,
+        clientAnswered,
+      });
+    }
+  }
+
+  /** The call's facts in AstDB; undefined when there are none or the AMI user may not read them (logged once). */
+  private async facts(callId: number): Promise<CallFacts | undefined> {
+    try {
+      const { events } = await this.ami.listAction({ Action: 'DBGetTree', Family: FACTS_FAMILY, Key: String(callId) });
+      return parseFacts(events.map((e) => ({ key: field(e, 'key') ?? '', val: field(e, 'val') ?? '' })), callId);
+    } catch (err) {
+      if (!this.factsRefused) {
+        this.factsRefused = true;
+        this.log.warn({ err: (err as Error).message }, 'AMI DBGetTree failed: calls that end during a gap cannot take their outcome from the PBX facts (the AMI user needs the "reporting" write class)');
+      }
+      return undefined;
     }
   }
 

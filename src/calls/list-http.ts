@@ -95,6 +95,21 @@ export function callListMethods(store: CallStore, opts: { sipPattern: RegExp; ur
   return [
     {
       names: ['callList', 'CallsList'],
+      doc: {
+        tag: 'calls',
+        summary: 'Every call, click-to-call and PBX-carried, newest first',
+        description:
+          'Filters: `direction`, `origin`, `sip` (the operator who talked or any that rang), `phone` (+7…, 7… and 8… forms of an 11-digit Russian number match each other), ' +
+          '`status` (final, or the latest while the call runs), `from` / `to` (start time, ISO 8601 or epoch ms). Page with the `before_id` cursor (`next_before_id`, null on the last page).',
+        params: schema,
+        example: {
+          request: { direction: 'incoming', per_page: '20' },
+          response: {
+            per_page: 20, next_before_id: null,
+            calls: [{ call_id: 7, direction: 'incoming', origin: 'pbx', phone: '79001234567', did: '74950000600', sip: '1001', operators: ['1000', '1001'], order_id: null, external_key: null, status: 'FINISH', final: true, linkedid: '1700000000.123', started_at: '2026-11-24T10:00:05.000Z', answered_at: '2026-11-24T10:00:09.000Z', ended_at: '2026-11-24T10:00:12.000Z', billsec: 3, hangup_cause: 16, transfers: null, transfer_history: [], legs: [], recording_file: null, records: [], cdr: [] }],
+          },
+        },
+      },
       handle(params) {
         const p = parse(schema, params);
         if (p.from !== undefined && p.to !== undefined && p.from > p.to) throw invalid('from', 'must not be after "to"');

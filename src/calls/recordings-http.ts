@@ -37,6 +37,27 @@ export function parseRange(header: string | undefined, size: number): { start: n
 export function recordingRoutes(store: CallStore): RouteGroup {
   return {
     prefix: '/recordings',
+    doc: [
+      {
+        method: 'get',
+        path: '/recordings/{id}',
+        errors: ['NOT_FOUND'],
+        operation: {
+          tags: ['calls'],
+          summary: 'Download a recording',
+          description: 'The file of a recording (the `url` of recordList, orderRecords, callList), streamed with its content type. One `Range` (bytes=) is served as 206, so players can seek and downloads resume; an unsatisfiable range is 416. HEAD answers the headers alone.',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,15}$' }, description: 'recording id' },
+            { name: 'Range', in: 'header', required: false, schema: { type: 'string', example: 'bytes=0-1023' }, description: 'one byte range' },
+          ],
+          responses: {
+            '200': { description: 'the whole file', headers: { 'Accept-Ranges': { schema: { type: 'string', const: 'bytes' } } }, content: Object.fromEntries(Object.values(CONTENT_TYPE).map((t) => [t, { schema: { type: 'string', contentMediaType: t } }])) },
+            '206': { description: 'the requested range', headers: { 'Content-Range': { schema: { type: 'string', example: 'bytes 0-1023/160044' } } }, content: { 'audio/wav': { schema: { type: 'string', contentMediaType: 'audio/wav' } } } },
+            '416': { description: 'the range lies outside the file', headers: { 'Content-Range': { schema: { type: 'string', example: 'bytes */160044' } } } },
+          },
+        },
+      },
+    ],
     install(app) {
       app.get('/recordings/:id{[0-9]{1,15}}', async (c) => {
         const rec = store.recording(Number(c.req.param('id')));

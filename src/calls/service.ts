@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { ApiError } from '../http/errors.js';
 import type { PresenceStatus } from '../presence/model.js';
-import type { CallRow } from '../db/schema.js';
+import type { CallRow, RecordingRow } from '../db/schema.js';
 import { FINAL_STATUSES, step, type CallEvent, type CallStatus, type StatusStep } from './chain.js';
 import { causeText } from './causes.js';
 import type { CallController, CallSink, CallStart, OpenCall, RecordingInfo } from './controller.js';
@@ -38,10 +38,29 @@ export interface StatusEvent {
   details: StatusStep['details'];
 }
 
-export const recordingNameOf = (orderId: string | null, callId: number): string => `order-${orderId ?? 'none'}-call-${callId}`;
+/**
+ * The recording's name (without extension): `order-<order>-call-<call id>-<created>`, the call's
+ * creation time in base 36 making it unique beyond this database (a reinstall or a second
+ * installation writing into the same directory starts its call ids at 1 again).
+ */
+export const recordingNameOf = (orderId: string | null, callId: number, createdAt: number): string =>
+  `order-${orderId ?? 'none'}-call-${callId}-${createdAt.toString(36)}`;
+
+/**
+ * Told of what the service writes, inside the transaction that writes it
+ * (the CRM connectors' outbox): a failure rolls the write back too.
+ */
+export interface CallTap {
+  /** statuses written (and a PBX call's summary); `before` is the call row as it was, undefined for a new call */
+  written(callId: number, before: CallRow | undefined, steps: ReadonlyArray<StatusStep & { at: number }>, at: number): void;
+  /** a recording's size and duration were stored */
+  recordingReady(recording: RecordingRow): void;
+}
 
 export class CallService extends EventEmitter {
   private reconciling: Promise<void> | undefined;
+  /** calls accepted but not handed to the controller yet (waiting for the caller name) */
+  private readonly starting = new Set<number>();
   private reconcileAgain = false;
 
   constructor(
@@ -51,8 +70,21 @@ export class CallService extends EventEmitter {
     private readonly settings: CallSettings,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly tap?: CallTap,
+    /** the caller name to show the operator for a client's number (CRM call.settings), already safe for a CallerID */
+    private readonly callerName?: (phone: string) => Promise<string | undefined>,
   ) {
     super();
+  }
+
+  /** Runs a write, with the tap inside the same transaction when there is one. */
+  private written<T>(write: () => T, tell: (result: T) => void): T {
+    if (!this.tap) return write();
+    return this.store.db.$client.transaction(() => {
+      const result = write();
+      tell(result);
+      return result;
+    })();
   }
 
   /** Accepts or refuses a click-to-call; answers as soon as origination is started. */
@@ -71,26 +103,50 @@ export class CallService extends EventEmitter {
     if (refusal) {
       // The attempt is recorded, without taking the external_key: a retry once the operator is free places the call.
       const status: CallStatus = refusal.code === 'OPERATOR_OFFLINE' || refusal.code === 'OPERATOR_BUSY' ? refusal.code : 'ERROR';
-      const row = this.store.create(
-        { externalKey: null, requestFingerprint: fingerprint, orderId: input.orderId, sip: input.sip, phone: input.phone, control: this.controller.mode },
-        [{ status, details: { reason: refusal.code, sip: input.sip, phone: input.phone, ...(input.externalKey ? { externalKey: input.externalKey } : {}) } }],
-        this.now(),
+      const refusedAt = this.now();
+      const refused = { status, details: { reason: refusal.code, sip: input.sip, phone: input.phone, ...(input.externalKey ? { externalKey: input.externalKey } : {}) } };
+      const row = this.written(
+        () =>
+          this.store.create(
+            { externalKey: null, requestFingerprint: fingerprint, orderId: input.orderId, sip: input.sip, phone: input.phone, control: this.controller.mode },
+            [refused],
+            refusedAt,
+          ),
+        (r) => this.tap?.written(r.id, undefined, [{ ...refused, at: refusedAt }], refusedAt),
       );
       this.log.info({ call_id: row.id, order_id: input.orderId, sip: input.sip, status, code: refusal.code }, 'call refused');
       throw new ApiError(refusal.code, refusal.message, undefined, { call_id: row.id });
     }
     const at = this.now();
-    const row = this.store.create(
-      { externalKey: input.externalKey ?? null, requestFingerprint: fingerprint, orderId: input.orderId, sip: input.sip, phone: input.phone, control: this.controller.mode },
-      [{ status: 'CALL', details: { sip: input.sip, phone: input.phone } }],
-      at,
+    const row = this.written(
+      () =>
+        this.store.create(
+          { externalKey: input.externalKey ?? null, requestFingerprint: fingerprint, orderId: input.orderId, sip: input.sip, phone: input.phone, control: this.controller.mode },
+          [{ status: 'CALL', details: { sip: input.sip, phone: input.phone } }],
+          at,
+        ),
+      (r) => this.tap?.written(r.id, undefined, [{ status: 'CALL', details: { sip: input.sip, phone: input.phone }, at }], at),
     );
     this.announce(row, [{ status: 'CALL', details: { sip: input.sip, phone: input.phone } }], at);
     const start = this.startOf(row);
-    this.controller.start(start, this.sink).catch((err: unknown) => {
-      this.log.error({ call_id: row.id, err: (err as Error).message }, 'origination failed');
-      this.sink.event(row.id, { type: 'operator_failed', outcome: 'error', reason: `origination failed: ${(err as Error).message}` });
-    });
+    const originate = (s: CallStart) =>
+      this.controller.start(s, this.sink).catch((err: unknown) => {
+        this.log.error({ call_id: row.id, err: (err as Error).message }, 'origination failed');
+        this.sink.event(row.id, { type: 'operator_failed', outcome: 'error', reason: `origination failed: ${(err as Error).message}` });
+      });
+    if (!this.callerName) void originate(start);
+    else {
+      // the CRM's name of the client on the operator's phone; the look-up answers within its own timeout, unknown on failure.
+      // Until the controller has the call, reconciliation leaves it alone (no channel yet is no sign of a lost call).
+      this.starting.add(row.id);
+      void this.callerName(input.phone)
+        .catch(() => undefined)
+        .then((name) => {
+          const started = originate(name ? { ...start, operatorCallerId: `"${name}" <${input.phone}>` } : start);
+          this.starting.delete(row.id);
+          return started;
+        });
+    }
     return { callId: row.id, existing: false };
   }
 
@@ -118,7 +174,7 @@ export class CallService extends EventEmitter {
       operatorCallerId: fill(this.settings.callerId),
       operatorTimeoutSec: this.settings.operatorRingTimeout,
       clientTimeoutSec: this.settings.clientRingTimeout,
-      recordingName: recordingNameOf(row.orderId, row.id),
+      recordingName: recordingNameOf(row.orderId, row.id, row.createdAt),
     };
   }
 
@@ -160,7 +216,12 @@ export class CallService extends EventEmitter {
     // Channel ids and the like are kept even after the final status (for cleanup and reconciliation).
     const merged: CallPatch = { ...patch, ...times };
     if (steps.length === 0 && Object.keys(patch).length === 0) return;
-    this.store.advance(callId, steps, at, merged);
+    this.written(
+      () => this.store.advance(callId, steps, at, merged),
+      () => {
+        if (steps.length > 0) this.tap?.written(callId, row, steps.map((s) => ({ ...s, at })), at);
+      },
+    );
     this.announce(row, steps, at);
   }
 
@@ -169,6 +230,7 @@ export class CallService extends EventEmitter {
     const row = this.store.db.$client.transaction(() => {
       const created = this.store.create({ ...call, origin: 'pbx' }, [first], at);
       this.store.advance(created.id, [], at, patch);
+      this.tap?.written(created.id, undefined, [{ ...first, at }], at);
       return created;
     })();
     this.announce(row, [first], at);
@@ -182,6 +244,7 @@ export class CallService extends EventEmitter {
     this.store.db.$client.transaction(() => {
       for (const s of steps) this.store.advance(callId, [{ status: s.status, details: s.details }], s.at, {});
       this.store.advance(callId, [], at, patch);
+      this.tap?.written(callId, row, steps, at);
     })();
     for (const s of steps) this.announce(row, [s], s.at);
   }
@@ -209,13 +272,20 @@ export class CallService extends EventEmitter {
     } catch (err) {
       this.log.warn({ call_id: callId, file: rec.file, err: (err as Error).message }, 'recording file not readable');
     }
-    const updated = this.store.finishRecording(callId, rec.name, { size, duration, endedAt: at });
-    if (!updated) {
-      const row = this.store.get(callId);
-      if (!row) return;
-      const started = this.store.startRecording({ callId, orderId: row.orderId, name: rec.name, file: rec.file, format: rec.format, startedAt: at });
-      this.store.finishRecording(callId, started.name, { size, duration, endedAt: at });
-    }
+    const stored = this.written(
+      () => {
+        const updated = this.store.finishRecording(callId, rec.name, { size, duration, endedAt: at });
+        if (updated) return updated;
+        const row = this.store.get(callId);
+        if (!row) return undefined;
+        const started = this.store.startRecording({ callId, orderId: row.orderId, name: rec.name, file: rec.file, format: rec.format, startedAt: at });
+        return this.store.finishRecording(callId, started.name, { size, duration, endedAt: at });
+      },
+      (r) => {
+        if (r) this.tap?.recordingReady(r);
+      },
+    );
+    if (!stored) return;
     this.log.info({ call_id: callId, file: rec.file, size, duration }, 'recording finished');
   }
 
@@ -229,14 +299,14 @@ export class CallService extends EventEmitter {
       do {
         this.reconcileAgain = false;
         try {
-          const open: OpenCall[] = this.store.open().map((c) => ({
+          const open: OpenCall[] = this.store.open().filter((c) => !this.starting.has(c.id)).map((c) => ({
             callId: c.id,
             status: c.status,
             operatorChannel: c.operatorChannel,
             clientChannel: c.clientChannel,
             bridgeId: c.bridgeId,
             linkedid: c.linkedid,
-            recordingName: recordingNameOf(c.orderId, c.id),
+            recordingName: recordingNameOf(c.orderId, c.id, c.createdAt),
             start: this.startOf(c),
           }));
           if (open.length > 0) {

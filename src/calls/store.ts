@@ -4,6 +4,7 @@
  * is told about it.
  */
 import { and, asc, count, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
 import type { Db } from '../db/index.js';
 import { callStatuses, calls, recordings, type CallRow, type CallStatusRow, type RecordingRow } from '../db/schema.js';
 import type { CallStatus, StatusStep } from './chain.js';
@@ -64,6 +65,8 @@ const PATCH_COLUMNS: Readonly<Record<keyof CallPatch, string>> = {
   legs: 'legs',
 };
 
+const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as Array<keyof CallPatch>;
+
 /** JSON columns: stored as text. */
 const JSON_PATCH: ReadonlySet<string> = new Set(['operators', 'transfers', 'legs']);
 
@@ -72,10 +75,15 @@ export class CallStore {
   private readonly byId;
   private readonly insertStatus;
   private readonly openForSip;
-  private readonly patchCall;
+  private readonly patchCall: (params: Record<string, string | number | null>, keys: readonly string[], status: boolean, final: boolean) => void;
   private readonly advanceTx;
   private readonly insertChannel;
   private readonly byLinkedidStmt;
+  private readonly insertCall;
+  private readonly createTx;
+  private readonly byExternalKeyStmt;
+  private readonly insertRecording;
+  private readonly finishRecordingStmt;
 
   constructor(readonly db: Db) {
     this.byId = db.select().from(calls).where(eq(calls.id, sql.placeholder('id'))).prepare();
@@ -89,55 +97,110 @@ export class CallStore {
         details: sql.placeholder('details'),
       })
       .prepare();
-    this.openForSip = db
-      .select({ id: calls.id })
-      .from(calls)
-      .where(and(eq(calls.final, false), eq(calls.sip, sql.placeholder('sip'))))
-      .limit(1)
-      .prepare();
-    // One statement for every patch: a column not in the patch (NULL) keeps its value.
-    const cols = Object.entries(PATCH_COLUMNS).map(([key, col]) => `${col} = COALESCE(@${key}, ${col})`);
-    this.patchCall = db.$client.prepare(
-      `UPDATE calls SET status = COALESCE(@status, status), final = MAX(final, @final), ${cols.join(', ')} WHERE id = @id`,
-    );
+    // `final = 0` as a literal: the partial index calls_open_sip (migration 0004) answers it in one probe.
+    this.openForSip = db.$client.prepare<[string], { id: number }>('SELECT id FROM calls WHERE final = 0 AND sip = ? LIMIT 1');
+    // One UPDATE per set of patched columns, prepared on first use: only those columns are written, so
+    // SQLite maintains only the indexes on them (a patch lists no column it keeps; the sets are few).
+    const patchStatements = new Map<string, Database.Statement>();
+    this.patchCall = (params: Record<string, string | number | null>, keys: readonly string[], status: boolean, final: boolean): void => {
+      const signature = `${status ? 's' : ''}${final ? 'f' : ''}:${keys.join(',')}`;
+      let stmt = patchStatements.get(signature);
+      if (!stmt) {
+        const sets = [...(status ? ['status = @status'] : []), ...(final ? ['final = 1'] : []), ...keys.map((k) => `${PATCH_COLUMNS[k as keyof CallPatch]} = @${k}`)];
+        if (sets.length === 0) return;
+        stmt = db.$client.prepare(`UPDATE calls SET ${sets.join(', ')} WHERE id = @id`);
+        patchStatements.set(signature, stmt);
+      }
+      stmt.run(params);
+    };
     this.insertChannel = db.$client.prepare('INSERT OR IGNORE INTO call_channels (uniqueid, call_id, channel) VALUES (?, ?, ?)');
     this.byLinkedidStmt = db.select().from(calls).where(eq(calls.linkedid, sql.placeholder('linkedid'))).orderBy(asc(calls.id)).prepare();
+    const ph = (name: string) => sql.placeholder(name);
+    this.insertCall = db
+      .insert(calls)
+      .values({
+        origin: ph('origin'),
+        direction: ph('direction'),
+        control: ph('control'),
+        externalKey: ph('externalKey'),
+        requestFingerprint: ph('requestFingerprint'),
+        orderId: ph('orderId'),
+        sip: ph('sip'),
+        phone: ph('phone'),
+        status: ph('status'),
+        final: ph('final'),
+        createdAt: ph('createdAt'),
+        endedAt: ph('endedAt'),
+        billsec: ph('billsec'),
+      })
+      .returning()
+      .prepare();
+    this.createTx = db.$client.transaction((call: NewCall, first: readonly StatusStep[], at: number): CallRow => {
+      const last = first.at(-1)!.status;
+      const final = FINAL_STATUSES.has(last);
+      const row = this.insertCall.get({
+        origin: call.origin ?? 'api',
+        direction: call.direction ?? 'outgoing',
+        control: call.control ?? null,
+        externalKey: call.externalKey ?? null,
+        requestFingerprint: call.requestFingerprint ?? null,
+        orderId: call.orderId ?? null,
+        sip: call.sip ?? null,
+        phone: call.phone ?? null,
+        status: last,
+        final: final ? 1 : 0,
+        createdAt: at,
+        endedAt: final ? at : null,
+        billsec: final ? 0 : null,
+      });
+      if (!row) throw new Error('the call row was not inserted');
+      for (const s of first) {
+        this.insertStatus.run({ callId: row.id, orderId: row.orderId, status: s.status, time: at, details: s.details });
+      }
+      return row;
+    });
+    this.byExternalKeyStmt = db.select().from(calls).where(eq(calls.externalKey, ph('key'))).prepare();
+    this.insertRecording = db
+      .insert(recordings)
+      .values({ callId: ph('callId'), orderId: ph('orderId'), name: ph('name'), file: ph('file'), format: ph('format'), startedAt: ph('startedAt') })
+      .returning()
+      .prepare();
+    this.finishRecordingStmt = db
+      .update(recordings)
+      .set({ size: sql`${ph('size')}`, duration: sql`${ph('duration')}`, endedAt: sql`${ph('endedAt')}` })
+      .where(and(eq(recordings.callId, ph('callId')), eq(recordings.name, ph('name'))))
+      .returning()
+      .prepare();
     // better-sqlite3's own transaction wrapper: the cheapest BEGIN/COMMIT around the hot path.
+    // advance needs only the call's order id: one column, not the whole row drizzle would map
+    const orderOf = db.$client.prepare<[number], { orderId: string | null }>('SELECT order_id AS orderId FROM calls WHERE id = ?');
     this.advanceTx = db.$client.transaction((id: number, steps: readonly StatusStep[], at: number, patch: CallPatch) => {
-      const row = this.byId.get({ id });
+      const row = orderOf.get(id);
       if (!row) throw new Error(`no call ${id}`);
       for (const s of steps) {
         this.insertStatus.run({ callId: id, orderId: row.orderId, status: s.status, time: at, details: s.details });
       }
       const last = steps.at(-1)?.status as CallStatus | undefined;
-      const params: Record<string, string | number | null> = { id, status: last ?? null, final: last && FINAL_STATUSES.has(last) ? 1 : 0 };
-      for (const key of Object.keys(PATCH_COLUMNS)) {
-        const v = patch[key as keyof CallPatch] ?? null;
-        params[key] = v !== null && JSON_PATCH.has(key) ? JSON.stringify(v) : (v as string | number | null);
+      const params: Record<string, string | number | null> = { id };
+      if (last) params.status = last;
+      const keys: string[] = [];
+      for (const key of PATCH_KEYS) {
+        const v = patch[key] ?? null; // null and undefined keep the column's value
+        if (v === null) continue;
+        keys.push(key);
+        params[key] = JSON_PATCH.has(key) ? JSON.stringify(v) : (v as string | number);
       }
-      this.patchCall.run(params);
+      this.patchCall(params, keys, last !== undefined, last !== undefined && FINAL_STATUSES.has(last));
     });
   }
 
   /** Inserts a call and its first status(es) in one transaction. */
   create(call: NewCall, first: readonly StatusStep[], at: number): CallRow {
-    return this.db.transaction((tx) => {
-      const last = first.at(-1)!.status;
-      const final = FINAL_STATUSES.has(last);
-      const row = tx
-        .insert(calls)
-        .values({ ...call, direction: call.direction ?? 'outgoing', status: last, final, createdAt: at, ...(final ? { endedAt: at, billsec: 0 } : {}) })
-        .returning()
-        .get();
-      tx.insert(callStatuses)
-        .values(first.map((s) => ({ callId: row.id, orderId: row.orderId, status: s.status, time: at, details: s.details as Record<string, unknown> })))
-        .run();
-      return row;
-    });
+    return this.createTx(call, first, at);
   }
 
   byExternalKey(key: string): CallRow | undefined {
-    return this.db.select().from(calls).where(eq(calls.externalKey, key)).get();
+    return this.byExternalKeyStmt.get({ key });
   }
 
   get(id: number): CallRow | undefined {
@@ -146,7 +209,7 @@ export class CallStore {
 
   /** Whether an operator already has a call of ours that has not ended. */
   hasOpenCall(sip: string): boolean {
-    return this.openForSip.get({ sip }) !== undefined;
+    return this.openForSip.get(sip) !== undefined;
   }
 
   /** Calls without a final status yet (for reconciliation); click-to-calls only unless `origin` says otherwise. */
@@ -232,16 +295,13 @@ export class CallStore {
   }
 
   startRecording(r: { callId: number; orderId: string | null; name: string; file: string; format: string; startedAt: number }): RecordingRow {
-    return this.db.insert(recordings).values(r).returning().get();
+    const row = this.insertRecording.get(r);
+    if (!row) throw new Error('the recording row was not inserted');
+    return row;
   }
 
   finishRecording(callId: number, name: string, r: { size: number | null; duration: number | null; endedAt: number }): RecordingRow | undefined {
-    return this.db
-      .update(recordings)
-      .set(r)
-      .where(and(eq(recordings.callId, callId), eq(recordings.name, name)))
-      .returning()
-      .get();
+    return this.finishRecordingStmt.get({ callId, name, size: r.size, duration: r.duration, endedAt: r.endedAt });
   }
 
   recording(id: number): RecordingRow | undefined {

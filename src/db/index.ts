@@ -100,6 +100,8 @@ export interface DatabaseHealth {
 export const HEALTH_PROBE_EVERY_MS = 1000;
 
 const lastProbe = new WeakMap<Database.Database, DatabaseHealth>();
+/** The health read, prepared once per connection. */
+const healthRead = new WeakMap<Database.Database, Database.Statement>();
 
 /**
  * /health's database check: a read, then the write probe above (at most once
@@ -113,7 +115,9 @@ export function databaseHealth(db: Db, now: number = Date.now()): DatabaseHealth
   let result: DatabaseHealth;
   try {
     if (!sqlite.open) throw new Error('the database is closed');
-    sqlite.prepare('SELECT 1 AS ok').get();
+    let read = healthRead.get(sqlite);
+    if (!read) healthRead.set(sqlite, (read = sqlite.prepare('SELECT 1 AS ok')));
+    read.get();
     const problem = writeProbe(sqlite, 100);
     result = problem ? { ok: false, error: problem, checkedAt: now } : { ok: true, checkedAt: now };
   } catch (err) {

@@ -5,7 +5,7 @@
  * Times are stored as integer epoch milliseconds (UTC) and rendered as ISO 8601
  * at the HTTP edge.
  */
-import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** Current state of every SIP endpoint Asterisk reported. */
 export const endpoints = sqliteTable('endpoints', {
@@ -196,3 +196,65 @@ export type CdrRow = typeof cdrs.$inferSelect;
 export type CrmEventRow = typeof crmEvents.$inferSelect;
 export type CallStatusRow = typeof callStatuses.$inferSelect;
 export type RecordingRow = typeof recordings.$inferSelect;
+
+/** CRM connectors (outbox): the stable uuid of each call that produced a domain event. */
+export const outboxCalls = sqliteTable('outbox_calls', {
+  callId: integer('call_id')
+    .primaryKey()
+    .references(() => calls.id),
+  uuid: text('uuid').notNull().unique(),
+});
+
+/** CRM connectors (outbox): every domain event, once, with its stable JSON shape (src/connectors/types.ts). */
+export const outboxEvents = sqliteTable(
+  'outbox_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    uuid: text('uuid').notNull().unique(),
+    type: text('type').notNull(),
+    callId: integer('call_id'),
+    time: integer('time').notNull(),
+    payload: text('payload', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  },
+);
+
+/** CRM connectors (outbox): one delivery per (connector, event); pending until a 2xx, failed after max_attempts. */
+export const outboxDeliveries = sqliteTable(
+  'outbox_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => outboxEvents.id),
+    connector: text('connector').notNull(),
+    callId: integer('call_id'),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAt: integer('next_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastAttemptAt: integer('last_attempt_at'),
+    deliveredAt: integer('delivered_at'),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    uniqueIndex('outbox_deliveries_once').on(t.eventId, t.connector),
+    index('outbox_deliveries_queue').on(t.connector, t.status, t.callId, t.id),
+    index('outbox_deliveries_status').on(t.status, t.id),
+    index('outbox_deliveries_call').on(t.callId, t.id),
+  ],
+);
+
+/** CRM connectors: what a connector keeps per call (e.g. the helpdesk's own call_id). */
+export const connectorCalls = sqliteTable(
+  'connector_calls',
+  {
+    connector: text('connector').notNull(),
+    callId: integer('call_id').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.connector, t.callId] })],
+);
+
+export type OutboxEventRow = typeof outboxEvents.$inferSelect;
+export type OutboxDeliveryRow = typeof outboxDeliveries.$inferSelect;

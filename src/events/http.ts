@@ -60,6 +60,31 @@ const cdrViaEventsSchema = z.object(cdrShape);
 
 const EVENT_TYPES = 'call_asterisk, callDetailRecord or coming';
 
+const callAsteriskSchema = z.object({ call_id: eventId });
+const textOrCallSchema = z.object({ text: integerId.optional(), call: integerId.optional() });
+const comingSchema = z.object({ id: requestId });
+const numberSchema = z.object({
+  number: required().transform((v, ctx) => {
+    const id = parseNumberId(v);
+    if (!id) {
+      ctx.addIssue({ code: 'custom', message: 'must be +<order>s<client> or +<contract>d<index> (digits, e.g. +123456s654321 or +7000d0)' });
+      return z.NEVER;
+    }
+    return id;
+  }),
+});
+
+const CDR_EXAMPLE = {
+  id: 1, event_id: '1700000000.123', call_id: 7, phone: '89001234567', extension: '101',
+  path: '/var/spool/asterisk/monitor/2026/11/24/in-74950000000-89001234567-20261124-130005-1700000000.123.wav', servable: true,
+  type: 'incoming', call_at: '2026-11-24T10:00:05.000Z', duration: 20, billsec: 15, disposition: 'ANSWERED', created_at: '2026-11-24T10:00:31.412Z',
+};
+const CDR_DESCRIPTION =
+  'The dialplan\'s hangup hook: one CDR per call (event_id = the call\'s linkedid), idempotent per event_id. An empty `path` means no recording; ' +
+  'a bare file name is looked up under CALLBRIDGE_MONITOR_DIR/YYYY/MM/DD/. Matched to a tracked call by uniqueid, linkedid, or phone + extension + time. ' +
+  'Parameters the daemon does not know are stored with the record.';
+const event = (kind: string, extra: Record<string, unknown>) => ({ event: { id: 1, kind, order_id: null, call_id: null, text: null, time: '2026-11-24T10:00:31.412Z', ...extra } });
+
 /** A stored CDR as the API shows it (events API answers, callList). */
 export const cdrJson = (r: CdrRow) => ({
   id: r.id,
@@ -141,38 +166,26 @@ export function eventMethods(db: Db, opts: EventsOptions): ApiMethod[] {
 
   const callAsterisk = (params: Params) => {
     const fields = receivedFields(params);
-    const p = parse(z.object({ call_id: eventId }), withoutEmpty(fields));
+    const p = parse(callAsteriskSchema, withoutEmpty(fields));
     return { event: eventJson(service.recordEvent({ kind: 'call_asterisk', channelId: p.call_id, payload: fields })) };
   };
 
   const textOrCall = (params: Params) => {
     const fields = receivedFields(params);
-    const p = parse(z.object({ text: integerId.optional(), call: integerId.optional() }), withoutEmpty(fields));
+    const p = parse(textOrCallSchema, withoutEmpty(fields));
     if (p.text === undefined && p.call === undefined) throw invalid('text', 'text or call is required (at least one)');
     return { event: eventJson(service.recordEvent({ kind: 'event', text: p.text, payload: fields })) };
   };
 
   const coming = (params: Params) => {
     const fields = receivedFields(params);
-    const p = parse(z.object({ id: requestId }), withoutEmpty(fields));
+    const p = parse(comingSchema, withoutEmpty(fields));
     return { event: eventJson(service.recordEvent({ kind: 'coming', orderId: p.id, payload: fields })) };
   };
 
   const resolveNumber = async (params: Params) => {
     refuseLineBreaks(params);
-    const p = parse(
-      z.object({
-        number: required().transform((v, ctx) => {
-          const id = parseNumberId(v);
-          if (!id) {
-            ctx.addIssue({ code: 'custom', message: 'must be +<order>s<client> or +<contract>d<index> (digits, e.g. +123456s654321 or +7000d0)' });
-            return z.NEVER;
-          }
-          return id;
-        }),
-      }),
-      params,
-    );
+    const p = parse(numberSchema, params);
     return { id: p.number, found: await service.numberFor(p.number) };
   };
 
@@ -180,6 +193,22 @@ export function eventMethods(db: Db, opts: EventsOptions): ApiMethod[] {
     {
       names: ['events'],
       changes: true,
+      doc: {
+        tag: 'events',
+        summary: 'A text or call event, or (with type) any event type',
+        description:
+          'Without `type`: a text and/or call request for the CRM (`text`, `call`: integers, at least one). With `type=callDetailRecord` (the direction is then `call_type`), ' +
+          '`type=call_asterisk` or `type=coming`: the same as /api/events/<type>. An empty value counts as absent; unknown parameters are stored with the event.',
+        params: [
+          { name: 'text or call', schema: textOrCallSchema },
+          { name: 'callDetailRecord', schema: cdrViaEventsSchema, fixed: { type: 'callDetailRecord' } },
+          { name: 'call_asterisk', schema: callAsteriskSchema, fixed: { type: 'call_asterisk' } },
+          { name: 'coming', schema: comingSchema, fixed: { type: 'coming' } },
+        ],
+        extraParams: true,
+        errors: ['DUPLICATE_EVENT_ID'],
+        example: { request: { text: '501' }, response: event('event', { text: '501', details: { text: '501' } }) },
+      },
       handle(params) {
         refuseLineBreaks(params);
         const type = params.type ?? '';
@@ -197,11 +226,60 @@ export function eventMethods(db: Db, opts: EventsOptions): ApiMethod[] {
         }
       },
     },
-    { names: ['events/callDetailRecord'], changes: true, handle: (params) => callDetailRecord(params, false) },
-    { names: ['events/call_asterisk'], changes: true, handle: (params) => callAsterisk(params) },
-    { names: ['events/coming'], changes: true, handle: (params) => coming(params) },
+    {
+      names: ['events/callDetailRecord'],
+      changes: true,
+      handle: (params) => callDetailRecord(params, false),
+      doc: {
+        tag: 'events',
+        summary: 'A call detail record from the dialplan',
+        description: CDR_DESCRIPTION,
+        params: cdrSchema,
+        extraParams: true,
+        errors: ['DUPLICATE_EVENT_ID'],
+        example: {
+          request: { event_id: '1700000000.123', phone: '89001234567', extension: '101', path: 'in-74950000000-89001234567-20261124-130005-1700000000.123.wav', call_at: '2026-11-24 13:00:05', type: 'incoming', duration: '20', billsec: '15', disposition: 'ANSWERED' },
+          response: { cdr: CDR_EXAMPLE },
+        },
+      },
+    },
+    {
+      names: ['events/call_asterisk'],
+      changes: true,
+      handle: (params) => callAsterisk(params),
+      doc: {
+        tag: 'events',
+        summary: 'A dialplan hook saw an Asterisk call',
+        description: 'Linked to the tracked call (and its order) whose channel or linkedid `call_id` names.',
+        params: callAsteriskSchema,
+        extraParams: true,
+        example: { request: { call_id: '1700000000.123' }, response: event('call_asterisk', { order_id: '15', call_id: 7, details: { call_id: '1700000000.123' } }) },
+      },
+    },
+    {
+      names: ['events/coming'],
+      changes: true,
+      handle: (params) => coming(params),
+      doc: {
+        tag: 'events',
+        summary: 'The client of an order has arrived',
+        params: comingSchema,
+        extraParams: true,
+        example: { request: { id: '15' }, response: event('coming', { order_id: '15', details: { id: '15' } }) },
+      },
+    },
     {
       names: ['getNumberFromId'],
+      doc: {
+        tag: 'events',
+        summary: 'Resolve a masked identifier to a phone number',
+        description:
+          '`+<order>s<client>` (the phone the latest makeCall of that order dialled) or `+<contract>d<index>`; otherwise the CRM look-up (CALLBRIDGE_NUMBER_LOOKUP_URL) is asked. ' +
+          'Answered as 8XXXXXXXXXX for an 11-digit number starting with 7.',
+        params: numberSchema,
+        example: { request: { number: '+15s1' }, response: { number: '89001234567', source: 'calls' } },
+        text: 'just the number as text/plain, or 404 with an empty body when it is not known (for dialplan CURL)',
+      },
       async handle(params) {
         const { id, found } = await resolveNumber(params);
         if (!found) throw new ApiError('NOT_FOUND', `no number is known for "${id.id}"`);

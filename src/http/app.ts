@@ -18,6 +18,7 @@ import { ApiError } from './errors.js';
 import { splitFormat, toXml, type Format } from './format.js';
 import { collectParams, DEFAULT_MAX_BODY_BYTES, queryParams, readParams, type Params } from './params.js';
 import { bearer, networkAllowList, tokenChecker } from './auth.js';
+import type { ApiDoc, RouteDoc } from '../openapi/types.js';
 
 export interface ApiMethod {
   /** names the method answers to, any case (e.g. ['recordList', 'RecordsList']) */
@@ -27,6 +28,8 @@ export interface ApiMethod {
   changes?: boolean;
   /** `/api/<name>.txt`: the answer as plain text (for dialplan CURL); null answers 404 with an empty body */
   text?(params: Params, c: Context<Env>): Promise<string | null> | string | null;
+  /** how /openapi.json describes the method (its parameter schema is the one `handle` parses with) */
+  doc?: ApiDoc;
 }
 
 /** Plain routes under a prefix (downloads, simulator control): they get access control and the error envelope. */
@@ -35,6 +38,16 @@ export interface RouteGroup {
   install(app: Hono<Env>): void;
   /** no API token needed (the network allow-list still applies) */
   open?: boolean;
+  /** how /openapi.json describes the group's routes */
+  doc?: readonly RouteDoc[];
+}
+
+/** One answered request, for metrics: `route` is `/api/<first name>`, a group's prefix, `/health`, or `other`. */
+export interface RequestInfo {
+  method: string;
+  route: string;
+  status: number;
+  seconds: number;
 }
 
 export type Env = { Variables: { format: Format } };
@@ -47,6 +60,8 @@ export interface AppOptions {
   health: () => Record<string, unknown> & { status: string };
   routes?: readonly RouteGroup[];
   maxBodyBytes?: number;
+  /** called once per answered request (HTTP duration metrics) */
+  onResponse?: (info: RequestInfo) => void;
 }
 
 function pathname(url: string): string {
@@ -77,6 +92,31 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   const fail = (c: Context<Env>, err: ApiError) => send(c, err.toBody(), err.status);
 
+  // Request durations, by route (bounded labels: methods by their first name, groups by prefix).
+  const onResponse = opts.onResponse;
+  if (onResponse) {
+    const prefixes = (opts.routes ?? []).map((g) => g.prefix);
+    const routeOf = (path: string): string => {
+      const group = prefixes.find((p) => path === p || path.startsWith(`${p}/`));
+      if (group !== undefined) return group;
+      const api = /^\/api\/([^/]+(?:\/[^/]+)?)$/.exec(path)?.[1];
+      if (api !== undefined) {
+        const m = methods.get(api) ?? methods.get(api.replace(/\.txt$/, ''));
+        return m ? `/api/${m.names[0]}` : 'other';
+      }
+      return path === '/health' ? path : 'other';
+    };
+    app.use(async (c, next) => {
+      const started = performance.now();
+      await next();
+      try {
+        onResponse({ method: c.req.method, route: routeOf(routingPath(c.req.url)), status: c.res.status, seconds: (performance.now() - started) / 1000 });
+      } catch {
+        // metrics must never break a request
+      }
+    });
+  }
+
   app.use(async (c, next) => {
     c.set('format', splitFormat(pathname(c.req.url)).format);
     if (allowed) {
@@ -94,7 +134,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const openPrefixes = (opts.routes ?? []).filter((g) => g.open).map((g) => g.prefix);
   const isOpen = (path: string): boolean =>
-    path === '/health' || openPrefixes.some((p) => path === p || path.startsWith(`${p}/`));
+    path === '/health' || openPrefixes.some((p) => path === p || (p !== '/' && path.startsWith(`${p}/`))); // prefix '/' opens '/' alone
 
   /**
    * Token check, for every path but the open ones, before anything else is
@@ -120,6 +160,10 @@ export function createApp(opts: AppOptions): Hono<Env> {
   });
 
   // `/api/<group>/<name>` (e.g. /api/events/callDetailRecord) is the method named "<group>/<name>".
+  // Groups under /api/ (the event stream) take their paths before the method dispatch below.
+  const apiGroup = (g: RouteGroup) => g.prefix.startsWith('/api/');
+  for (const group of opts.routes ?? []) if (apiGroup(group)) group.install(app);
+
   app.all('/api/:method/:sub?', async (c) => {
     const name = [c.req.param('method'), c.req.param('sub')].filter(Boolean).join('/');
     const plain = name.endsWith('.txt') ? methods.get(name.slice(0, -4)) : undefined;
@@ -138,7 +182,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
     return send(c, await method.handle(params, c));
   });
 
-  for (const group of opts.routes ?? []) group.install(app);
+  for (const group of opts.routes ?? []) if (!apiGroup(group)) group.install(app);
 
   app.notFound((c) => fail(c, new ApiError('NOT_FOUND', 'no such path')));
   app.onError((err, c) => {

@@ -10,6 +10,7 @@ import type { Context } from 'hono';
 import type { Env, RouteGroup } from './app.js';
 import { send } from './app.js';
 import { ApiError } from './errors.js';
+import type { RouteDoc } from '../openapi/types.js';
 
 export interface StartedSimCall {
   linkedid: string;
@@ -20,7 +21,7 @@ export interface SimulatorControl {
   register(sip: string): boolean;
   unregister(sip: string): boolean;
   hangupPhone(sip: string): number;
-  disconnect(link: 'ami' | 'ari'): number;
+  disconnect(link: 'ami' | 'ari', downMs?: number): number;
   inboundCall(p: { from?: string; did?: string; operators?: string; outcome?: string; answeredBy?: string; via?: string }): StartedSimCall;
   outboundCall(sip: string, to: string | undefined): StartedSimCall;
   internalCall(from: string | undefined, to: string | undefined): StartedSimCall;
@@ -50,9 +51,72 @@ function opt(q: URLSearchParams, name: string): string | undefined {
   return q.get(name) ?? undefined;
 }
 
+const text = (description: string) => ({ type: 'string', description });
+const inQuery = (name: string, description: string, required = false) => ({ name, in: 'query', required, schema: text(description) });
+const sipPath = { name: 'sip', in: 'path', required: true, schema: text('the simulated operator endpoint, e.g. 101') };
+const simOp = (summary: string, description: string, parameters: unknown[], example: Record<string, unknown>) => ({
+  tags: ['simulator'],
+  summary,
+  description: `${description} Only served in simulated mode (CALLBRIDGE_SIMULATE=1 or --simulate).`,
+  'x-simulator-only': true,
+  parameters,
+  responses: { '200': { description: 'done', content: { 'application/json': { schema: { type: 'object' }, example } } } },
+});
+
+/** How /openapi.json describes the control endpoints. */
+export const SIMULATOR_DOC: readonly RouteDoc[] = [
+  ...(['register', 'unregister'] as const).map((action): RouteDoc => ({
+    method: 'post',
+    path: `/simulator/endpoints/{sip}/${action}`,
+    operation: simOp(`${action === 'register' ? 'Register' : 'Unregister'} a simulated phone`, `The phone ${action === 'register' ? 'registers (ContactStatus Created, the endpoint comes online)' : 'unregisters (it goes offline)'}.`, [sipPath], { sip: '101', action, ok: true }),
+    errors: ['NOT_FOUND'],
+  })),
+  { method: 'post', path: '/simulator/endpoints/{sip}/hangup', operation: simOp('The operator hangs up', 'The phone hangs up its answered calls.', [sipPath], { sip: '101', action: 'hangup', calls: 1 }), errors: ['NOT_FOUND'] },
+  {
+    method: 'post',
+    path: '/simulator/endpoints/{sip}/transfer',
+    operation: simOp('The operator blind-transfers', 'The phone blind-transfers its answered call to `to`.', [sipPath, inQuery('to', 'extension to transfer to', true)], { sip: '101', action: 'transfer', to: '102', linkedid: '1700000000.1', channel: 'PJSIP/101-00000001' }),
+    errors: ['INVALID_PARAMETER', 'NOT_FOUND'],
+  },
+  ...(['pause', 'unpause'] as const).map((action): RouteDoc => ({
+    method: 'post',
+    path: `/simulator/endpoints/{sip}/${action}`,
+    operation: simOp(`${action === 'pause' ? 'Pause' : 'Unpause'} the operator in queue 700`, 'QueuePause of the queue member.', action === 'pause' ? [sipPath, inQuery('reason', 'pause reason [away]')] : [sipPath], { sip: '101', action, queue: '700', paused: action === 'pause', reason: action === 'pause' ? 'away' : '' }),
+    errors: ['INVALID_PARAMETER', 'NOT_FOUND'],
+  })),
+  {
+    method: 'post',
+    path: '/simulator/calls/inbound',
+    operation: simOp('A client calls in over the trunk', 'The inbound route rings `operators` (one: an extension; several or via=ringgroup: ring group 600; via=queue: queue 700).', [
+      inQuery('from', 'caller number'), inQuery('did', 'dialled DID'), inQuery('operators', 'comma list of operators to ring'),
+      inQuery('outcome', 'answer, noanswer or abandon'), inQuery('answered_by', 'which operator answers'), inQuery('via', 'extension, ringgroup or queue'),
+    ], { linkedid: '1700000000.1', channel: 'PJSIP/trunk-00000001' }),
+    errors: ['INVALID_PARAMETER', 'NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/simulator/calls/outbound',
+    operation: simOp('An operator dials a client from the phone', 'The client behaves as its number\'s last digit says.', [inQuery('sip', 'operator', true), inQuery('to', 'client number')], { linkedid: '1700000000.1', channel: 'PJSIP/101-00000001' }),
+    errors: ['INVALID_PARAMETER', 'NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/simulator/calls/internal',
+    operation: simOp('An operator calls another extension', 'The callee answers as the cast says.', [inQuery('from', 'calling operator'), inQuery('to', 'called extension')], { linkedid: '1700000000.1', channel: 'PJSIP/101-00000001' }),
+    errors: ['INVALID_PARAMETER', 'NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/simulator/disconnect',
+    operation: simOp('Cut the AMI or ARI connections', 'Every current session of that link is dropped; the daemon reconnects.', [{ name: 'link', in: 'query', required: true, schema: { type: 'string', enum: ['ami', 'ari'] } }, { name: 'down_ms', in: 'query', required: false, description: 'keep the link cut this long (new connections and ARI REST refused)', schema: { type: 'string', pattern: '^\\d{1,6}$' } }], { link: 'ami', disconnected: 1 }),
+    errors: ['INVALID_PARAMETER'],
+  },
+];
+
 export function simulatorRoutes(sim: SimulatorControl): RouteGroup {
   return {
     prefix: '/simulator',
+    doc: SIMULATOR_DOC,
     install(app) {
       app.post('/simulator/endpoints/:sip/:action{register|unregister}', (c) => {
         const sip = c.req.param('sip');
@@ -106,7 +170,11 @@ export function simulatorRoutes(sim: SimulatorControl): RouteGroup {
         if (link !== 'ami' && link !== 'ari') {
           throw new ApiError('INVALID_PARAMETER', 'link: must be "ami" or "ari"', 'link');
         }
-        return send(c, { link, disconnected: sim.disconnect(link) });
+        const downRaw = new URL(c.req.url).searchParams.get('down_ms');
+        if (downRaw !== null && !/^\d{1,6}$/.test(downRaw)) {
+          throw new ApiError('INVALID_PARAMETER', 'down_ms: must be a whole number of milliseconds, at most 999999', 'down_ms');
+        }
+        return send(c, { link, disconnected: sim.disconnect(link, downRaw === null ? 0 : Number(downRaw)) });
       });
     },
   };

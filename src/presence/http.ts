@@ -39,6 +39,16 @@ export function presenceMethods(store: PresenceStore): ApiMethod[] {
   return [
     {
       names: ['sipList'],
+      doc: {
+        tag: 'presence',
+        summary: 'SIP endpoints and their status',
+        description: '`status`: online (registered, idle), offline, inuse (ringing, in a call, on hold), away (paused in a queue); filter with a comma list.',
+        params: sipListSchema,
+        example: {
+          request: { status: 'online,inuse' },
+          response: { page: 1, per_page: 20, total: 1, sips: [{ sip: '101', status: 'online', since: '2026-11-24T04:01:56.953Z', contact: 'sip:101@127.0.0.1:5161', user_agent: 'Yealink SIP-T46S' }] },
+        },
+      },
       handle(params) {
         const p = parse(sipListSchema, params);
         const { total, rows } = store.listEndpoints({ page: p.page, perPage: p.per_page }, p.status);
@@ -58,6 +68,15 @@ export function presenceMethods(store: PresenceStore): ApiMethod[] {
     },
     {
       names: ['operatorHistory'],
+      doc: {
+        tag: 'presence',
+        summary: 'Presence changes, newest first, optionally of one sip',
+        params: historySchema,
+        example: {
+          request: { sip: '102', per_page: '5' },
+          response: { page: 1, per_page: 5, total: 1, history: [{ id: 1, sip: '102', status: 'online', previous_status: null, reason: 'resync (AMI)', time: '2026-11-24T04:01:56.953Z' }] },
+        },
+      },
       handle(params) {
         const p = parse(historySchema, params);
         const { total, rows } = store.listHistory({ page: p.page, perPage: p.per_page }, p.sip);

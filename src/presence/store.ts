@@ -29,7 +29,27 @@ export interface Page {
 }
 
 export class PresenceStore {
-  constructor(private readonly db: Db) {}
+  // The write path (every presence change) uses statements prepared once, in better-sqlite3's transaction.
+  private readonly upsertEndpoint;
+  private readonly insertHistory;
+  private readonly writeTx;
+
+  constructor(private readonly db: Db) {
+    this.upsertEndpoint = db.$client.prepare(
+      `INSERT INTO endpoints (sip, tech, status, since, device_state, contact, user_agent, updated_at)
+       VALUES (@sip, @tech, @status, @since, @deviceState, @contact, @userAgent, @updatedAt)
+       ON CONFLICT (sip) DO UPDATE SET tech = excluded.tech, status = excluded.status, since = excluded.since,
+         device_state = excluded.device_state, contact = excluded.contact, user_agent = excluded.user_agent,
+         updated_at = excluded.updated_at`,
+    );
+    this.insertHistory = db.$client.prepare(
+      'INSERT INTO operator_history (sip, status, previous_status, reason, time) VALUES (@sip, @status, @previousStatus, @reason, @time)',
+    );
+    this.writeTx = db.$client.transaction((rows: readonly EndpointWrite[], history: readonly HistoryWrite[]) => {
+      for (const row of rows) this.upsertEndpoint.run(row);
+      for (const h of history) this.insertHistory.run(h);
+    });
+  }
 
   all(): EndpointRow[] {
     return this.db.select().from(endpoints).all();
@@ -38,26 +58,7 @@ export class PresenceStore {
   /** Writes endpoint rows and history rows in one transaction. */
   write(rows: readonly EndpointWrite[], history: readonly HistoryWrite[]): void {
     if (rows.length === 0 && history.length === 0) return;
-    this.db.transaction((tx) => {
-      for (const row of rows) {
-        tx.insert(endpoints)
-          .values(row)
-          .onConflictDoUpdate({
-            target: endpoints.sip,
-            set: {
-              tech: row.tech,
-              status: row.status,
-              since: row.since,
-              deviceState: row.deviceState,
-              contact: row.contact,
-              userAgent: row.userAgent,
-              updatedAt: row.updatedAt,
-            },
-          })
-          .run();
-      }
-      if (history.length > 0) tx.insert(operatorHistory).values([...history]).run();
-    });
+    this.writeTx(rows, history);
   }
 
   listEndpoints(p: Page, statuses?: readonly PresenceStatus[]): { total: number; rows: EndpointRow[] } {

@@ -4,6 +4,8 @@ import { response, type AmiMessage, type AmiServer, type AmiSession } from './am
 import { finishMixMonitor, startMixMonitor } from './mixmonitor.js';
 import { amiOriginate } from './originate.js';
 import { pbxAction } from './ami-pbx-actions.js';
+import { dialplanAction } from './ami-dialplan.js';
+import { astdbAction } from './astdb.js';
 
 /** Classes a session may ask for with `Events:`; `on` means all of them. */
 function parseEvents(v: string | undefined): AmiSession['events'] {
@@ -40,6 +42,8 @@ export function handleAction(server: AmiServer, s: AmiSession, msg: AmiMessage):
   if (commonAction(server, s, msg, name)) return;
   if (listAction(server, s, msg, name)) return;
   if (pbxAction(server, s, msg, name)) return;
+  if (dialplanAction(server, s, msg, name)) return;
+  if (astdbAction(server, s, msg, name)) return;
   s.send(response('Error', msg, [['Message', `Invalid/unknown command: ${action}. Use Action: ListCommands to show available commands.`]]));
   server.broadcast(server.securityEvent('RequestBadFormat', s, 'Error', '1', [], [
     ['RequestType', `Action: ${action}`], ['SessionTV', formatTv(s.since)], ['AccountID', s.username],

@@ -18,6 +18,11 @@ export function formatTv(d: Date): string {
   return d.toISOString().replace('Z', '+0000');
 }
 
+/** `2026-11-24 03:58:54`, as cel_manager prints EventTime. */
+function celTime(d: Date): string {
+  return d.toISOString().slice(0, 19).replace('T', ' ');
+}
+
 function orUnknown(v: string): string {
   return v === '' ? '<unknown>' : v;
 }
@@ -49,7 +54,8 @@ export function bridgeHeaders(b: Bridge): Headers {
     ['BridgeTechnology', b.technology],
     ['BridgeCreator', orUnknown(b.creator)],
     ['BridgeName', orUnknown(b.name)],
-    ['BridgeNumChannels', String(b.channels.length)],
+    // a bridge recorder is a channel of the bridge too (B1: BridgeLeave of the client says 2)
+    ['BridgeNumChannels', String(b.channels.length + b.recordings.filter((r) => r.state === 'recording' && r.recorder).length)],
     ['BridgeVideoSourceMode', b.amiType === 'stasis' ? b.videoMode : 'none'],
   ];
 }
@@ -134,6 +140,14 @@ export function renderAmiEvent(e: SimEvent, world: World): AmiEvent | undefined 
       return ev(e.type, 'call', [...bridgeHeaders(e.bridge), ...channelHeaders(e.ch)]);
     case 'Cdr':
       return ev('Cdr', 'cdr', e.fields);
+    case 'CEL':
+      return ev('CEL', 'call', [
+        ['EventName', e.event], ['AccountCode', e.ch.accountCode], ['CallerIDnum', e.ch.callerNum], ['CallerIDname', e.ch.callerName],
+        ['CallerIDani', e.event === 'CHAN_START' ? '' : e.ch.callerNum], ['CallerIDrdnis', ''], ['CallerIDdnid', ''], ['Exten', e.ch.exten],
+        ['Context', e.ch.context], ['Channel', e.ch.name], ['Application', e.ch.appName], ['AppData', e.ch.appData], ['EventTime', celTime(new Date())],
+        ['AMAFlags', 'DOCUMENTATION'], ['UniqueID', e.ch.id], ['LinkedID', e.ch.linkedid], ['Userfield', e.ch.userfield], ['Peer', e.peer ?? ''],
+        ['PeerAccount', ''], ['Extra', e.extra ?? ''],
+      ]);
     case 'ContactStatus':
       return ev('ContactStatus', 'system', [
         ['URI', contactUri(world, e.ep.sip)], ['ContactStatus', e.status], ['AOR', e.ep.sip], ['EndpointName', e.ep.sip], ['RoundtripUsec', String(e.rtt)],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { channelHeaders, formatDuration, frame, type Headers } from './ami-format.js';
+import { bridgeHeaders, channelHeaders, formatDuration, frame, type Headers } from './ami-format.js';
 import { response, type AmiMessage, type AmiServer, type AmiSession } from './ami-server.js';
 import { contactUri } from './presence.js';
 import type { World } from './world.js';
@@ -47,6 +47,20 @@ function aorHeaders(world: World, ep: Endpoint, contactsKey: 'Contacts' | 'Conta
   ];
 }
 
+/** The clients trunk: an endpoint with a static contact and no registration, listed after the phones. */
+const TRUNK = 'clients';
+const TRUNK_CONTACT = `${TRUNK}/sip:127.0.0.1:5070`;
+
+function trunkAor(contactsKey: 'Contacts' | 'Contact'): Headers {
+  return [
+    ['ObjectType', 'aor'], ['ObjectName', TRUNK], ['MinimumExpiration', '60'], ['DefaultExpiration', '3600'],
+    ['QualifyTimeout', '3.000000'], ['Qualify2xxOnly', 'false'], ['Mailboxes', ''], ['SupportPath', 'false'],
+    ['RemoveUnavailable', 'false'], ['VoicemailExtension', ''], ['MaxContacts', '0'], ['AuthenticateQualify', 'false'],
+    [contactsKey, TRUNK_CONTACT], ['MaximumExpiration', '7200'], ['QualifyFrequency', '0'], ['RemoveExisting', 'false'],
+    ['OutboundProxy', ''],
+  ];
+}
+
 /** PJSIP and core listing actions; false when `name` is not one of them. */
 export function listAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: string): boolean {
   const world = server.world;
@@ -57,7 +71,11 @@ export function listAction(server: AmiServer, s: AmiSession, msg: AmiMessage, na
         ['ObjectType', 'endpoint'], ['ObjectName', ep.sip], ['Transport', 'transport-udp'], ['Aor', ep.sip], ['Auths', `${ep.sip}-auth`],
         ['OutboundAuths', ''], ['Contacts', ep.registered ? `${contactRef(world, ep)},` : ''],
         ['DeviceState', DEVSTATE_TEXT[world.deviceStateOf(`PJSIP/${ep.sip}`)]], ['ActiveChannels', String(activeChannels(world, ep.sip))],
-      ]), 'EndpointListComplete');
+      ] as Headers).concat(!world.listTrunk ? [] : [[
+        ['ObjectType', 'endpoint'], ['ObjectName', TRUNK], ['Transport', 'transport-udp'], ['Aor', TRUNK], ['Auths', ''],
+        ['OutboundAuths', ''], ['Contacts', `${TRUNK_CONTACT},`], ['DeviceState', DEVSTATE_TEXT[world.deviceStateOf(`PJSIP/${TRUNK}`)]],
+        ['ActiveChannels', String(activeChannels(world, TRUNK))],
+      ]]), 'EndpointListComplete');
       return true;
     case 'pjsipshowendpoint': {
       const sip = msg.get('Endpoint') ?? '';
@@ -73,9 +91,32 @@ export function listAction(server: AmiServer, s: AmiSession, msg: AmiMessage, na
           ['DirectMedia', 'false'], ['DeviceState', DEVSTATE_TEXT[world.deviceStateOf(`PJSIP/${ep.sip}`)]],
           ['ActiveChannels', String(activeChannels(world, ep.sip))],
         ]],
+        ['AuthDetail', [
+          ['ObjectType', 'auth'], ['ObjectName', `${ep.sip}-auth`], ['OauthSecret', ''], ['PasswordDigest', ''], ['SupportedAlgorithmsUas', 'MD5'],
+          ['RefreshToken', ''], ['Username', ep.sip], ['Md5Cred', ''], ['Realm', ''], ['AuthType', 'userpass'], ['Password', ''],
+          ['SupportedAlgorithmsUac', 'MD5'], ['NonceLifetime', '32'], ['OauthClientid', ''], ['EndpointName', ep.sip],
+        ]],
+        ['TransportDetail', [
+          ['ObjectType', 'transport'], ['ObjectName', 'transport-udp'], ['WebsocketWriteTimeout', '100'], ['Cos', '0'], ['TcpKeepaliveEnable', 'false'],
+          ['Protocol', 'udp'], ['SymmetricTransport', 'false'], ['Domain', ''], ['VerifyServer', 'No'], ['LocalNet', ''], ['Bind', '127.0.0.1:5060'],
+          ['AllowWildcardCerts', 'No'], ['TcpKeepaliveIntervalTime', '1'], ['AsyncOperations', '1'], ['ExternalMediaAddress', ''], ['Method', 'unspecified'],
+          ['ExternalSignalingAddress', ''], ['RequireClientCert', 'No'], ['TcpKeepaliveIdleTime', '30'], ['Tos', '0'], ['CaListPath', ''], ['Cipher', ''],
+          ['CertFile', ''], ['ExternalSignalingPort', '0'], ['Password', ''], ['AllowReload', 'false'], ['VerifyClient', 'No'],
+          ['TcpKeepaliveProbeCount', '5'], ['PrivKeyFile', ''], ['CaListFile', ''], ['EndpointName', ep.sip],
+        ]],
         ['AorDetail', [...aorHeaders(world, ep, 'Contacts'), ['TotalContacts', ep.registered ? '1' : '0'],
           ['ContactsRegistered', ep.registered ? '1' : '0'], ['EndpointName', ep.sip]]],
       ];
+      if (ep.registered) {
+        const uri = contactUri(world, ep.sip);
+        items.push(['ContactStatusDetail', [
+          ['AOR', ep.sip], ['URI', uri], ['UserAgent', ep.userAgent], ['RegExpire', String(Math.floor(ep.registeredAt / 1000) + 300)],
+          ['ViaAddress', `127.0.0.1:${ep.port}`], ['CallID', ep.callId], ['Status', ep.unreachable ? 'Unreachable' : 'Reachable'],
+          ['RoundtripUsec', ep.unreachable ? '0' : String(ep.roundtripUsec)], ['EndpointName', ep.sip],
+          ['ID', `${ep.sip};@${createHash('md5').update(uri).digest('hex')}`], ['AuthenticateQualify', '0'], ['OutboundProxy', ''], ['Path', ''],
+          ['QualifyFrequency', '5'], ['QualifyTimeout', '3.000'], ['Qualify2xxOnly', '0'],
+        ]]);
+      }
       const id = msg.get('ActionID');
       const idh: Headers = id === undefined ? [] : [['ActionID', id]];
       let out = response('Success', msg, [['EventList', 'start'], ['Message', 'Following are Events for each object associated with the Endpoint']]);
@@ -98,17 +139,18 @@ export function listAction(server: AmiServer, s: AmiSession, msg: AmiMessage, na
           ['QualifyTimeout', '3.000000'], ['Qualify2xxOnly', 'false'], ['CallId', ep.callId], ['RegServer', ''], ['PruneOnBoot', 'no'],
           ['Path', ''], ['Endpoint', ep.sip], ['ViaPort', String(ep.port)], ['AuthenticateQualify', 'no'], ['Uri', uri],
           ['QualifyFrequency', '5'], ['UserAgent', ep.userAgent], ['ExpirationTime', String(Math.floor(ep.registeredAt / 1000) + 300)],
-          ['OutboundProxy', ''], ['Status', 'Reachable'], ['RoundtripUsec', String(ep.roundtripUsec)],
+          ['OutboundProxy', ''], ['Status', ep.unreachable ? 'Unreachable' : 'Reachable'], ['RoundtripUsec', ep.unreachable ? '0' : String(ep.roundtripUsec)],
         ] as Headers;
       }), 'ContactListComplete');
       return true;
     }
     case 'pjsipshowaors':
-      sendList(s, msg, 'A listing of AORs follows, presented as AorList events', 'AorList', eps.map((ep) => aorHeaders(world, ep, 'Contacts')), 'AorListComplete');
+      sendList(s, msg, 'A listing of AORs follows, presented as AorList events', 'AorList', [...eps.map((ep) => aorHeaders(world, ep, 'Contacts')), ...(world.listTrunk ? [trunkAor('Contacts')] : [])], 'AorListComplete');
       return true;
     case 'pjsipshowregistrationsinbound':
       sendList(s, msg, 'Following are Events for each Inbound registration', 'InboundRegistrationDetail',
-        eps.map((ep) => [...aorHeaders(world, ep, 'Contact'), ['Contacts', ep.registered ? `${contactRef(world, ep)},` : '']]),
+        [...eps.map((ep) => [...aorHeaders(world, ep, 'Contact'), ['Contacts', ep.registered ? `${contactRef(world, ep)},` : '']] as Headers),
+          ...(world.listTrunk ? [[...trunkAor('Contact'), ['Contacts', `${TRUNK_CONTACT},`]] as Headers] : [])],
         'InboundRegistrationDetailComplete');
       return true;
     case 'devicestatelist':
@@ -118,6 +160,31 @@ export function listAction(server: AmiServer, s: AmiSession, msg: AmiMessage, na
     case 'extensionstatelist':
       sendList(s, msg, 'Extension Statuses will follow', 'ExtensionStatus', [], 'ExtensionStateListComplete');
       return true;
+    case 'bridgelist': {
+      const type = msg.get('BridgeType');
+      const bridges = [...world.bridges.values()].filter((b) => !type || b.amiType === type);
+      sendList(s, msg, 'Bridge listing will follow', 'BridgeListItem', bridges.map((b) => bridgeHeaders(b)), 'BridgeListComplete');
+      return true;
+    }
+    case 'bridgeinfo': {
+      const id = msg.get('BridgeUniqueid') ?? '';
+      if (!id) {
+        s.send(response('Error', msg, [['Message', 'Bridge identifier not provided']]));
+        return true;
+      }
+      const bridge = world.bridges.get(id);
+      if (!bridge) {
+        s.send(response('Error', msg, [['Message', `Bridge ${id} not found`]]));
+        return true;
+      }
+      const aid = msg.get('ActionID');
+      const idh: Headers = aid === undefined ? [] : [['ActionID', aid]];
+      let out = response('Success', msg, [['EventList', 'start'], ['Message', 'Bridge channel listing will follow']]);
+      for (const ch of bridge.channels) out += frame([['Event', 'BridgeInfoChannel'], ...idh, ...channelHeaders(ch)]);
+      out += frame([['Event', 'BridgeInfoComplete'], ...idh, ['EventList', 'Complete'], ['ListItems', String(bridge.channels.length)], ...bridgeHeaders(bridge)]);
+      s.send(out);
+      return true;
+    }
     case 'coreshowchannels': {
       const now = Date.now();
       sendList(s, msg, 'Channels will follow', 'CoreShowChannel', [...world.channels.values()].map((ch) => [

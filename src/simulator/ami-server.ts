@@ -103,8 +103,12 @@ export class AmiServer {
     return listen(this.server, port, host);
   }
 
-  /** Cuts every current session; the server keeps listening. */
-  disconnectAll(): number {
+  /** New connections are cut at once until then (epoch ms): a link that stays down for a while. */
+  private refuseUntil = 0;
+
+  /** Cuts every current session; the server keeps listening (and cuts new sessions for `downMs`). */
+  disconnectAll(downMs = 0): number {
+    if (downMs > 0) this.refuseUntil = Date.now() + downMs;
     const n = this.sessions.size;
     for (const s of this.sessions) s.socket.destroy();
     this.sessions.clear();
@@ -138,6 +142,10 @@ export class AmiServer {
   }
 
   private accept(socket: Socket): void {
+    if (Date.now() < this.refuseUntil) {
+      socket.destroy();
+      return;
+    }
     const s = new AmiSession(socket);
     this.sessions.add(s);
     socket.setNoDelay(true);

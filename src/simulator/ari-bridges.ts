@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bridgeAdd, bridgeRemove, createBridge, destroyBridge } from './bridging.js';
+import { bridgeAdd, bridgeReconfigure, bridgeRemove, createBridge, destroyBridge } from './bridging.js';
 import { STEP_MS } from './dial.js';
 import { fail, type AriResult } from './stasis.js';
 import { writeSilenceWav } from './wav.js';
@@ -13,13 +13,20 @@ const RECORD_FORMATS = new Set(['wav', 'wav16', 'gsm', 'ulaw', 'alaw', 'sln', 'g
 
 /** Finishes recordings when their bridge empties or goes away (B1: RecordingFinished after the last channel left). */
 export function installBridgeHooks(world: World): void {
-  world.on('bridgeLeft', (bridge: Bridge) => {
-    if (bridge.channels.length === 0) for (const rec of [...bridge.recordings]) finishRecording(world, bridge, rec);
+  world.on('bridgeLeft', (bridge: Bridge, ch: Channel) => {
+    if (bridge.channels.length !== 0 || bridge.recordings.length === 0) return;
+    // a channel torn down leaves the bridge, then Stasis; the recorder goes after that (B1: STASISSTATUS, then RecordingFinished)
+    if (ch.leavingStasis) ch.pendingRecordings = bridge;
+    else finishBridgeRecordings(world, bridge);
   });
   world.on('bridgeDestroying', (bridge: Bridge) => {
     for (const rec of [...bridge.recordings]) finishRecording(world, bridge, rec);
     for (const pb of [...bridge.playbacks]) stopPlayback(world, pb);
   });
+}
+
+export function finishBridgeRecordings(world: World, bridge: Bridge): void {
+  for (const rec of [...bridge.recordings]) finishRecording(world, bridge, rec);
 }
 
 export function ariCreateBridge(world: World, opts: { type?: string; name?: string; bridgeId?: string }): Bridge {
@@ -35,17 +42,11 @@ export function ariAddChannel(world: World, bridge: Bridge, ch: Channel): AriRes
   if (!ch.stasis) return fail(422, 'Channel not in Stasis application');
   bridge.apps.add(ch.stasis.app);
   bridgeAdd(world, bridge, ch);
-  if (bridge.channels.length >= 2) {
-    for (const c of bridge.channels) {
-      world.setVar(c, 'BRIDGEPEER', bridge.channels.filter((o) => o !== c).map((o) => o.name).join(','));
-    }
-  }
   return { ok: true, value: undefined };
 }
 
 export function ariRemoveChannel(world: World, bridge: Bridge, ch: Channel): AriResult<void> {
   if (ch.bridge !== bridge) return fail(422, 'Channel not in this bridge');
-  world.setVar(ch, 'BRIDGEPEER', '');
   bridgeRemove(world, bridge, ch);
   return { ok: true, value: undefined };
 }
@@ -76,6 +77,9 @@ export function ariRecordBridge(
     if (rec.state !== 'queued') return;
     rec.state = 'recording';
     rec.startedAt = Date.now();
+    // the recorder joins the bridge as a hidden channel: three reconfigurations, then RecordingStarted (B1)
+    rec.recorder = `Recorder/ARI-${nextRecorder(world)};2`;
+    if (world.bridges.has(bridge.id)) bridgeReconfigure(world, bridge);
     world.emitEvent({ type: 'RecordingStarted', rec });
   });
   return { ok: true, value: rec };
@@ -93,7 +97,21 @@ export function finishRecording(world: World, bridge: Bridge | undefined, rec: L
   } catch (err) {
     world.logger.error({ err, name: rec.name }, 'could not write simulated recording');
   }
+  if (rec.recorder) {
+    // the recorder channel's device, as Asterisk reports it when the recorder goes away (B1, F2)
+    world.emitEvent({ type: 'DeviceStateChange', device: 'Recorder/ARI', state: 'INUSE' });
+    world.emitEvent({ type: 'DeviceStateChange', device: 'Recorder/ARI', state: 'UNKNOWN' });
+  }
   world.emitEvent({ type: 'RecordingFinished', rec });
+}
+
+const recorderSeq = new WeakMap<World, number>();
+
+/** `00000000`, `00000001`, … per simulated PBX. */
+function nextRecorder(world: World): string {
+  const n = recorderSeq.get(world) ?? 0;
+  recorderSeq.set(world, n + 1);
+  return n.toString(16).padStart(8, '0');
 }
 
 /** POST /bridges/{id}/play: tones play until stopped, other media for about a second. */

@@ -48,6 +48,8 @@ function originate(ctx: RouteContext, req: RouteRequest, channelId?: string): Ro
     endpoint,
     app: q.get('app') ?? undefined,
     appArgs: q.get('appArgs') ?? undefined,
+    context: q.get('context') ?? undefined,
+    extension: q.get('extension') ?? undefined,
     callerId: q.get('callerId') ?? undefined,
     timeoutSec: Number.isFinite(timeout) ? (timeout === 0 ? 30 : timeout) : 30,
     channelId: channelId ?? q.get('channelId') ?? undefined,

@@ -37,6 +37,13 @@ export interface AriApp {
 
 const MAX_BODY = 1_000_000;
 
+/** Whether `path` names an inner node of the operation's path (its first segments). */
+function compilePrefix(op: OpSpec, path: string): boolean {
+  const n = path.split('/').length;
+  const head = op.path.split('/').slice(0, n).join('/');
+  return new RegExp(`^${head.replace(/\{[^}]+\}/g, '([^/]+)')}$`).test(path);
+}
+
 function compile(op: OpSpec): RegExp {
   return new RegExp(`^${op.path.replace(/\{[^}]+\}/g, '([^/]+)')}$`);
 }
@@ -54,6 +61,8 @@ export class AriServer {
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     opts.world.on('event', this.listener);
     installBridgeHooks(opts.world);
+    // an app is active while at least one websocket is connected for it; events meanwhile are dropped, never replayed (F1, F2)
+    opts.world.stasisActive = (app) => (this.apps.get(app)?.sockets.size ?? 0) > 0;
   }
 
   get world(): World {
@@ -64,8 +73,12 @@ export class AriServer {
     return listen(this.server, port, host);
   }
 
-  /** Cuts every event websocket; REST keeps working and clients may reconnect. */
-  disconnectAll(): number {
+  /** Requests and websockets are cut at once until then (epoch ms): the link stays down for a while. */
+  private refuseUntil = 0;
+
+  /** Cuts every event websocket and clients may reconnect; with `downMs`, the whole link (REST too) stays cut that long. */
+  disconnectAll(downMs = 0): number {
+    if (downMs > 0) this.refuseUntil = Date.now() + downMs;
     let n = 0;
     for (const ws of this.wss.clients) {
       ws.terminate();
@@ -120,6 +133,10 @@ export class AriServer {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (Date.now() < this.refuseUntil) {
+      socket.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const reject = (status: number, reason: string, message: string): void => {
       const body = JSON.stringify({ message });
@@ -144,6 +161,10 @@ export class AriServer {
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (Date.now() < this.refuseUntil) {
+      req.socket.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const send = (status: number, body?: unknown): void => {
       if (body === undefined) {
@@ -172,7 +193,11 @@ export class AriServer {
       this.opts.onRequest?.({ method: req.method ?? 'GET', path, query, body: body.value });
       if (body.error) return send(400, { message: 'Invalid JSON body' });
       const matches = this.routes.filter((r) => r.re.test(path));
-      if (matches.length === 0) return send(404, { message: 'Not found' });
+      if (matches.length === 0) {
+        // an inner node of the REST tree without handlers of its own, e.g. /recordings/live (F2): 405, as Asterisk answers
+        const inner = this.routes.some((r) => r.op.path.split('/').length > path.split('/').length && compilePrefix(r.op, path));
+        return inner ? send(405, { message: 'Invalid method' }) : send(404, { message: 'Not found' });
+      }
       const route = matches.find((r) => r.op.method === req.method);
       if (!route) return send(405, { message: 'Invalid method' });
       const values = route.re.exec(path)!.slice(1).map((v) => decodeURIComponent(v));

@@ -24,6 +24,59 @@ export function createBridge(world: World, opts: { id?: string; name: string; ty
   return bridge;
 }
 
+/** Recorder channels of the bridge's running recordings (hidden parties: no Newchannel, but they count as peers). */
+function recorders(bridge: Bridge): string[] {
+  return bridge.recordings.filter((r) => r.state === 'recording' && r.recorder).map((r) => r.recorder!);
+}
+
+function celExtra(bridge: Bridge): string {
+  return JSON.stringify({ bridge_id: bridge.id, bridge_technology: bridge.technology });
+}
+
+/**
+ * One pass of the bridge core's peer variables (set_bridge_peer_vars), run on every
+ * reconfiguration: with two parties BRIDGEPEER and BRIDGEPVTCALLID name the other one,
+ * with more BRIDGEPEER lists the others and BRIDGEPVTCALLID is emptied. The channel that
+ * entered last comes first (A1, B1).
+ */
+export function bridgePeerPass(world: World, bridge: Bridge): void {
+  const recs = recorders(bridge);
+  const parties = bridge.channels.length + recs.length;
+  if (parties < 2) return;
+  for (const ch of [...bridge.channels].reverse()) {
+    const others = bridge.channels.filter((c) => c !== ch);
+    if (recs.length === 0 && others.length === 1) {
+      world.setVar(ch, 'BRIDGEPEER', others[0]!.name);
+      world.setVar(ch, 'BRIDGEPVTCALLID', others[0]!.name.startsWith('PJSIP/') ? others[0]!.protocolId : '');
+    } else {
+      world.setVar(ch, 'BRIDGEPEER', [...recs, ...others.map((o) => o.name)].join(','));
+      if ((ch.vars.get('BRIDGEPVTCALLID') ?? '') !== '') world.setVar(ch, 'BRIDGEPVTCALLID', '');
+    }
+  }
+}
+
+/**
+ * The three reconfigurations a bridge goes through when a party joins or an audiohook
+ * (MixMonitor, a recorder) is attached; a Stasis bridge that just became two-party also
+ * updates both channels' connected line in between (B1).
+ */
+export function bridgeReconfigure(world: World, bridge: Bridge, joined?: Channel): void {
+  bridgePeerPass(world, bridge);
+  bridgePeerPass(world, bridge);
+  const twoParty = bridge.channels.length === 2 && recorders(bridge).length === 0;
+  if (bridge.amiType === 'stasis' && twoParty && joined) world.setConnected(joined, joined.connectedNum, joined.connectedName);
+  bridgePeerPass(world, bridge);
+  const other = joined && bridge.channels.find((c) => c !== joined);
+  if (bridge.amiType === 'stasis' && twoParty && other) world.setConnected(other, other.connectedNum, other.connectedName);
+}
+
+/** A channel leaving a bridge loses its peer variables (BRIDGEPEER, and BRIDGEPVTCALLID when set). */
+export function clearPeerVars(world: World, ch: Channel): void {
+  if ((ch.vars.get('BRIDGEPEER') ?? '') === '') return;
+  world.setVar(ch, 'BRIDGEPEER', '');
+  if ((ch.vars.get('BRIDGEPVTCALLID') ?? '') !== '') world.setVar(ch, 'BRIDGEPVTCALLID', '');
+}
+
 export function bridgeAdd(world: World, bridge: Bridge, ch: Channel): void {
   if (ch.bridge === bridge) return;
   if (ch.bridge) bridgeRemove(world, ch.bridge, ch);
@@ -31,18 +84,30 @@ export function bridgeAdd(world: World, bridge: Bridge, ch: Channel): void {
   ch.bridge = bridge;
   for (const app of ch.apps) bridge.apps.add(app);
   world.emitEvent({ type: 'BridgeEnter', bridge, ch });
+  world.cel(ch, 'BRIDGE_ENTER', { extra: celExtra(bridge) });
   updateMixMonitors(bridge);
+  if (bridge.channels.length + recorders(bridge).length >= 2) bridgeReconfigure(world, bridge, ch);
 }
 
 /** Takes a channel out of its bridge (BridgeLeave); listeners of the world's `bridgeLeft` react to a bridge emptying. */
 export function bridgeRemove(world: World, bridge: Bridge, ch: Channel): void {
   const idx = bridge.channels.indexOf(ch);
   if (idx < 0) return;
+  clearPeerVars(world, ch);
+  const peer = bridge.channels.length === 2 ? bridge.channels.find((c) => c !== ch)?.name : undefined;
+  // a channel alone in the bridge that got a BYE logs its exit after the BridgeLeave (B7)
+  const exitAfter = ch.byeSeen === true && bridge.channels.length === 1 && recorders(bridge).length === 0;
+  if (!exitAfter) world.cel(ch, 'BRIDGE_EXIT', { peer, extra: celExtra(bridge) });
   bridge.channels.splice(idx, 1);
   ch.bridge = undefined;
   world.emitEvent({ type: 'BridgeLeave', bridge, ch });
+  if (exitAfter) world.cel(ch, 'BRIDGE_EXIT', { extra: celExtra(bridge) });
   pauseMixMonitor(ch);
   updateMixMonitors(bridge);
+  if (bridge.channels.length > 0 && bridge.channels.length + recorders(bridge).length >= 2) {
+    bridgePeerPass(world, bridge);
+    if (bridge.amiType === 'stasis') for (const c of bridge.channels) world.setConnected(c, c.connectedNum, c.connectedName);
+  }
   world.emit('bridgeLeft', bridge, ch);
 }
 

@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { AmiServer } from './ami-server.js';
 import { AriServer, type AriRequestInfo } from './ari-server.js';
-import { registerEndpoint, unregisterEndpoint } from './presence.js';
+import { expireEndpoint, loseEndpoint, registerEndpoint, unregisterEndpoint } from './presence.js';
 import { inboundCall, internalCall, outboundCall, pauseOperator, transferCall, type InboundCallParams, type StartedCall } from './pbx-calls.js';
 import { World } from './world.js';
+import type { CastOperator } from './cast.js';
 
 export interface SimulatorOptions {
   /** default 127.0.0.1 */
@@ -25,6 +26,13 @@ export interface SimulatorOptions {
   timeScale?: number;
   /** more operators 201, 202, … behaving like 101 (for load tests); default 0 */
   extraOperators?: number;
+  /** a cast of operator phones replacing the standard one (SPEC section 1), e.g. to replay a recorded trace; extraOperators is then ignored */
+  operators?: readonly CastOperator[];
+  /**
+   * list the `clients` trunk in PJSIPShowEndpoints/Aors/RegistrationsInbound and DeviceStateList,
+   * as the recorded installation does (C1, C4); off by default
+   */
+  listTrunk?: boolean;
   logger: Logger;
 }
 
@@ -35,7 +43,7 @@ export interface SimulatorAddresses {
   ariUrl: string;
 }
 
-export type { AriRequestInfo, InboundCallParams, StartedCall };
+export type { AriRequestInfo, CastOperator, InboundCallParams, StartedCall };
 export { PbxRequestError } from './pbx-calls.js';
 
 /**
@@ -51,7 +59,7 @@ export class SimulatedAsterisk extends EventEmitter {
 
   constructor(private readonly opts: SimulatorOptions) {
     super();
-    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, monitorDir: opts.monitorDir, logger: opts.logger, extraOperators: opts.extraOperators ?? 0 });
+    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, monitorDir: opts.monitorDir, logger: opts.logger, extraOperators: opts.extraOperators ?? 0, operators: opts.operators, listTrunk: opts.listTrunk });
     this.ami = new AmiServer({
       world: this.world,
       user: opts.amiUser,
@@ -90,6 +98,16 @@ export class SimulatedAsterisk extends EventEmitter {
 
   unregister(sip: string): boolean {
     return unregisterEndpoint(this.world, sip);
+  }
+
+  /** The registration expires unrefreshed; the registrar's sweep removes the contact (C2). */
+  expireRegistration(sip: string): boolean {
+    return expireEndpoint(this.world, sip);
+  }
+
+  /** The phone vanishes without un-registering: its qualify times out, the contact stays (C3); register() brings it back. */
+  loseContact(sip: string): boolean {
+    return loseEndpoint(this.world, sip);
   }
 
   /**
@@ -137,9 +155,18 @@ export class SimulatedAsterisk extends EventEmitter {
     pauseOperator(this.world, sip, paused, paused ? (reason ?? 'away') : '');
   }
 
-  /** Destroys every current AMI session or ARI websocket; the servers keep listening. Returns how many were cut. */
-  disconnect(link: 'ami' | 'ari'): number {
-    return link === 'ami' ? this.ami.disconnectAll() : this.ari.disconnectAll();
+  /**
+   * Destroys every current AMI session or ARI websocket; the servers keep listening. With `downMs`,
+   * the link stays cut that long (new connections, and ARI's REST requests, are dropped at once),
+   * as a network outage would. Returns how many were cut.
+   */
+  disconnect(link: 'ami' | 'ari', downMs = 0): number {
+    return link === 'ami' ? this.ami.disconnectAll(downMs) : this.ari.disconnectAll(downMs);
+  }
+
+  /** The names of the channels up now (as CoreShowChannels would list them). */
+  channelNames(): string[] {
+    return [...this.world.channels.values()].map((c) => c.name);
   }
 
   endpointStates(): Array<{ sip: string; registered: boolean; deviceState: string }> {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { bridgeReconfigure } from './bridging.js';
 import { writeSilenceWav } from './wav.js';
 import type { World } from './world.js';
 import type { Bridge, Channel, MixMonitor } from './types.js';
@@ -9,7 +10,11 @@ export function startMixMonitor(world: World, ch: Channel, file: string, bridged
   ch.mixMonitor = { file: path, bridgedOnly, startedAt: Date.now(), recordedMs: 0 };
   world.setVar(ch, 'MIXMONITOR_FILENAME', path);
   world.emitEvent({ type: 'MixMonitorStart', ch });
-  if (ch.bridge) updateMixMonitors(ch.bridge);
+  if (ch.bridge) {
+    updateMixMonitors(ch.bridge);
+    // attaching the audiohook to a bridged channel reconfigures the bridge (A1: three BRIDGEPEER passes)
+    bridgeReconfigure(world, ch.bridge);
+  }
   return path;
 }
 

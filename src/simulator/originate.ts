@@ -65,9 +65,10 @@ export function amiOriginate(world: World, p: AmiOriginate, done: (ok: boolean) 
 
   world.emitEvent({ type: 'DialBegin', peer: ch, dialstring });
   const timeout = world.later(p.timeoutMs, () => {
+    // A2: CEL HANGUP, the Cdr, the other CEL records, the OriginateResponse, then the Hangup
+    world.cel(ch, 'HANGUP', { extra: JSON.stringify({ hangupcause: 19, hangupsource: '', dialstatus: '' }), early: true });
     failedCdr('NO ANSWER');
-    respond('Failure', 3);
-    world.destroyChannel(ch, 19, techCauseOf(ch, 480));
+    world.destroyChannel(ch, 19, techCauseOf(ch, 480), () => respond('Failure', 3));
   }, ch);
   ch.onHangupRequest = () => {
     world.cancel(timeout);
@@ -75,7 +76,13 @@ export function amiOriginate(world: World, p: AmiOriginate, done: (ok: boolean) 
     respond('Failure', 1);
     world.destroyChannel(ch, 16);
   };
-  const dialplan = { onRemoteHangup: (): void => world.destroyChannel(ch, 16) };
+  let responded = false;
+  const success = (): void => {
+    if (responded) return;
+    responded = true;
+    respond('Success', 4, ch);
+  };
+  const dialplan = { onRemoteHangup: (): void => world.destroyChannel(ch, 16), originated: success };
   runRemote(world, ch, target.behaviour, {
     ringing: () => {
       world.setState(ch, 'Ringing');
@@ -84,11 +91,13 @@ export function amiOriginate(world: World, p: AmiOriginate, done: (ok: boolean) 
     answered: () => {
       world.cancel(timeout);
       ch.onHangupRequest = undefined;
-      respond('Success', 4, ch);
       world.setState(ch, 'Up', true);
       world.emitEvent({ type: 'DialEnd', peer: ch, dialstring, status: 'ANSWER' });
       // the answered channel starts its dialplan on its own thread a moment later
-      world.later(1, () => runClick2Call(world, ch, p, dialplan), ch);
+      world.later(1, () => {
+        if (ch.alive) runClick2Call(world, ch, p, dialplan);
+        success();
+      });
     },
     rejected: () => {
       world.cancel(timeout);
@@ -98,7 +107,8 @@ export function amiOriginate(world: World, p: AmiOriginate, done: (ok: boolean) 
       world.emitEvent({ type: 'DialEnd', peer: ch, dialstring, status: f.dialStatus });
       respond('Failure', 0);
       failedCdr(f.dialStatus === 'BUSY' ? 'BUSY' : 'FAILED');
-      world.destroyChannel(ch, f.cause, tech);
+      // A3: the Hangup first, its CEL records after it
+      world.destroyChannel(ch, f.cause, tech, undefined, true);
     },
     remoteHangup: () => dialplan.onRemoteHangup(),
   });

@@ -28,6 +28,18 @@ export function castEndpoint(op: CastOperator): Endpoint {
 export function registerEndpoint(world: World, sip: string): boolean {
   const ep = world.endpoints.get(sip);
   if (!ep) return false;
+  if (ep.registered && ep.unreachable) {
+    // the vanished phone REGISTERs again from the same URI: no NonQualified, Reachable at the next OPTIONS (C3)
+    world.emitEvent({ type: 'Security', name: 'ChallengeSent', ep, callId: ep.callId });
+    world.emitEvent({ type: 'Security', name: 'SuccessfulAuth', ep, callId: ep.callId });
+    ep.unreachable = false;
+    ep.registeredAt = Date.now();
+    world.emitEvent({ type: 'EndpointStateChange', ep });
+    world.emitEvent({ type: 'PeerStatus', ep, status: 'Reachable' });
+    world.emitEvent({ type: 'ContactStatus', ep, status: 'Reachable', rtt: ep.roundtripUsec, endpointOnline: true });
+    world.refreshDevice(`PJSIP/${sip}`, true);
+    return true;
+  }
   if (ep.registered) return true;
   ep.callId = `${randomUUID().slice(0, 8)}@127.0.0.1`;
   ep.registeredAt = Date.now();
@@ -37,8 +49,9 @@ export function registerEndpoint(world: World, sip: string): boolean {
   ep.registered = true;
   world.emitEvent({ type: 'EndpointStateChange', ep });
   world.emitEvent({ type: 'PeerStatus', ep, status: 'Reachable' });
-  world.emitEvent({ type: 'ContactStatus', ep, status: 'Reachable', rtt: ep.roundtripUsec, endpointOnline: true });
+  // the device state and the qualified contact race; the device usually wins (C2, C4; C1 and C3 saw the other order)
   world.refreshDevice(`PJSIP/${sip}`, true);
+  world.emitEvent({ type: 'ContactStatus', ep, status: 'Reachable', rtt: ep.roundtripUsec, endpointOnline: true });
   return true;
 }
 
@@ -50,9 +63,11 @@ export function unregisterEndpoint(world: World, sip: string): boolean {
   world.emitEvent({ type: 'Security', name: 'ChallengeSent', ep, callId: ep.callId });
   world.emitEvent({ type: 'Security', name: 'SuccessfulAuth', ep, callId: ep.callId });
   ep.registered = false;
-  world.refreshDevice(`PJSIP/${sip}`, true);
+  ep.unreachable = false;
+  // peer first, then the device, then the contact (C3, C4; C1 had the device first)
   world.emitEvent({ type: 'EndpointStateChange', ep });
   world.emitEvent({ type: 'PeerStatus', ep, status: 'Unreachable' });
+  world.refreshDevice(`PJSIP/${sip}`, true);
   world.emitEvent({ type: 'ContactStatus', ep, status: 'Removed', rtt: 0, endpointOnline: false });
   return true;
 }
@@ -61,4 +76,38 @@ export function unregisterEndpoint(world: World, sip: string): boolean {
 export function contactUri(world: World, sip: string): string {
   const ep = world.endpoints.get(sip);
   return `sip:${sip}@127.0.0.1:${ep?.port ?? 5060};transport=UDP`;
+}
+
+/**
+ * The registration ran out without a refresh and the registrar's expiry sweep removed the
+ * contact (C2): peer Unreachable, device UNAVAILABLE, contact Removed; no security events.
+ */
+export function expireEndpoint(world: World, sip: string): boolean {
+  const ep = world.endpoints.get(sip);
+  if (!ep) return false;
+  if (!ep.registered) return true;
+  const wasReachable = !ep.unreachable;
+  ep.registered = false;
+  ep.unreachable = false;
+  world.emitEvent({ type: 'EndpointStateChange', ep });
+  if (wasReachable) world.emitEvent({ type: 'PeerStatus', ep, status: 'Unreachable' });
+  world.refreshDevice(`PJSIP/${sip}`, true);
+  world.emitEvent({ type: 'ContactStatus', ep, status: 'Removed', rtt: 0, endpointOnline: false });
+  return true;
+}
+
+/**
+ * The phone vanished without un-registering and its qualify OPTIONS went unanswered
+ * (qualify_timeout, C3): peer and contact Unreachable, device UNAVAILABLE; the contact stays.
+ */
+export function loseEndpoint(world: World, sip: string): boolean {
+  const ep = world.endpoints.get(sip);
+  if (!ep) return false;
+  if (!ep.registered || ep.unreachable) return true;
+  ep.unreachable = true;
+  world.emitEvent({ type: 'EndpointStateChange', ep });
+  world.emitEvent({ type: 'PeerStatus', ep, status: 'Unreachable' });
+  world.emitEvent({ type: 'ContactStatus', ep, status: 'Unreachable', rtt: 0, endpointOnline: false });
+  world.refreshDevice(`PJSIP/${sip}`, true);
+  return true;
 }

@@ -1,8 +1,14 @@
 import { failureCause } from './cast.js';
 import { bridgeRemove } from './bridging.js';
+import { finishBridgeRecordings } from './ari-bridges.js';
 import { createTargetChannel, emitCdr, formatCallerId, parseCallerId, resolveTarget, runRemote, STEP_MS, techCauseOf, unavailable } from './dial.js';
+import { pushHangupHandler } from './hangup-handlers.js';
 import type { World } from './world.js';
 import type { Channel } from './types.js';
+
+/** The shipped dialplan context ARI-mode legs are originated into, and how often it tries Stasis(). */
+export const ARI_CONTEXT = 'callbridge-ari';
+const ARI_CONTEXT_TRIES = 40;
 
 /** An ARI answer that is not a success: HTTP status and JSON body. */
 export interface AriError {
@@ -19,6 +25,9 @@ export function fail(status: number, message: string): { ok: false } & AriError 
 export interface AriOriginate {
   endpoint: string;
   app?: string;
+  /** instead of app: the dialplan the answered channel runs (only [callbridge-ari] is known) */
+  context?: string;
+  extension?: string;
   appArgs?: string;
   callerId?: string;
   /** seconds; -1 = no timeout */
@@ -38,6 +47,22 @@ function enterStasis(world: World, ch: Channel, app: string, args: string[]): vo
   world.emitEvent({ type: 'StasisStart', ch, app, args });
 }
 
+/**
+ * res_stasis with no websocket connected for the app ("Stasis app 'calld' not active",
+ * F1): STASISSTATUS FAILED, and the answered channel is hung up at once with cause 0,
+ * no HangupRequest; its Cdr is ANSWERED with LastApplication Stasis.
+ */
+function refuseStasis(world: World, ch: Channel, app: string, args: string[]): void {
+  ch.appName = 'Stasis';
+  ch.appData = [app, ...args].join(',');
+  ch.onHangupRequest = undefined;
+  ch.onRemoteHangup = undefined;
+  world.setVar(ch, 'STASISSTATUS', '');
+  world.setVar(ch, 'STASISSTATUS', 'FAILED');
+  world.logger.warn({ app, channel: ch.name }, `Stasis app '${app}' not active`);
+  world.destroyChannel(ch, 0);
+}
+
 function leaveStasis(world: World, ch: Channel): void {
   if (!ch.stasis) return;
   world.emitEvent({ type: 'StasisEnd', ch, app: ch.stasis.app });
@@ -54,21 +79,26 @@ function leaveStasis(world: World, ch: Channel): void {
  * request itself with HTTP 500 "Allocation failed" (B4).
  */
 export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> {
-  if (!p.app) return fail(400, 'Application or extension must be specified');
+  if (!p.app && !p.extension) return fail(400, 'Application or extension must be specified');
   const target = resolveTarget(world, p.endpoint);
   if (!target || unavailable(target)) return { ok: false, status: 500, body: { error: 'Allocation failed' } };
   if (p.channelId && world.channels.has(p.channelId)) return fail(409, 'Channel with given unique ID already exists');
-  const app = p.app;
-  const args = p.appArgs ? p.appArgs.split(',') : [];
+  // [callbridge-ari] (asterisk-config/extensions_custom.conf): Stasis(${CALLBRIDGE_ARI_APP},${CALLBRIDGE_LEG},${CALLBRIDGE_CALL_ID}),
+  // waiting while the app has no websocket instead of failing the answered channel
+  const viaDialplan = !p.app;
+  const app = p.app ?? (p.context === ARI_CONTEXT ? (p.variables.CALLBRIDGE_ARI_APP ?? '') : '');
+  const args = viaDialplan ? [p.variables.CALLBRIDGE_LEG ?? '', p.variables.CALLBRIDGE_CALL_ID ?? ''] : p.appArgs ? p.appArgs.split(',') : [];
   const originator = p.originator ? world.findChannel(p.originator) : undefined;
   const ch = createTargetChannel(world, target, { linkedid: originator?.linkedid, id: p.channelId, otherId: p.otherChannelId });
   world.newexten(ch, ch.context, ch.exten, 1, 'AppDial2', '(Outgoing Line)');
   const cid = parseCallerId(p.callerId);
+  // a channel originated for an originator takes its connected line first (B1: NewConnectedLine, NewCallerid, NewConnectedLine)
+  if (originator) world.setConnected(ch, originator.callerNum, originator.callerName);
   if (cid) {
     world.setCaller(ch, cid.num, cid.name);
     world.setConnected(ch, cid.num, cid.name || (target.kind === 'operator' ? cid.num : target.number));
   }
-  for (const [k, v] of Object.entries(p.variables)) world.setVar(ch, k, String(v));
+  for (const [k, v] of Object.entries(p.variables)) if (!pushHangupHandler(world, ch, k, String(v))) world.setVar(ch, k, String(v));
   ch.apps.add(app);
   const dialstring = target.dialstring;
   const cdr = (disposition: 'ANSWERED' | 'NO ANSWER' | 'BUSY' | 'FAILED'): void => {
@@ -81,11 +111,23 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
     });
   };
   /** the far end hung up (BYE) or the channel was hung up from ARI/AMI after answer */
-  const endAnswered = (cause: number): void => {
+  const endAnswered = (cause: number, bye = false): void => {
+    ch.leavingStasis = true;
     if (ch.bridge) bridgeRemove(world, ch.bridge, ch);
     leaveStasis(world, ch);
+    ch.leavingStasis = false;
+    const emptied = ch.pendingRecordings;
+    ch.pendingRecordings = undefined;
+    if (emptied) finishBridgeRecordings(world, emptied);
+    if (bye) {
+      // after a BYE the channel is gone first; its CEL records, the device state and the Cdr follow (B1, B7)
+      world.destroyChannel(ch, cause, undefined, undefined, true);
+      queueMicrotask(() => queueMicrotask(() => cdr('ANSWERED')));
+      return;
+    }
+    // hung up from ARI/AMI: the Cdr, the Hangup, then its CEL records (B5, B8)
     cdr('ANSWERED');
-    world.destroyChannel(ch, cause);
+    world.destroyChannel(ch, cause, undefined, undefined, true);
   };
   let timeout: NodeJS.Timeout | undefined;
   ch.onHangupRequest = (req) => {
@@ -100,20 +142,50 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
     world.emitEvent({ type: 'DialBegin', peer: ch, dialstring });
     if (p.timeoutSec > 0) {
       timeout = world.later(p.timeoutSec * 1000, () => {
-        // no answer: only ChannelDestroyed cause 19 (B2)
-        cdr('NO ANSWER');
+        // no answer: only ChannelDestroyed cause 19 (B2); the Cdr after the Hangup (B2, B5)
         world.destroyChannel(ch, 19, techCauseOf(ch, 480));
+        cdr('NO ANSWER');
       }, ch);
     }
     runRemote(world, ch, target.behaviour, {
       ringing: () => {
+        if (originator) {
+          // a leg originated for another channel: Dial RINGING first, then its state, then its device (B5, B8)
+          world.emitEvent({ type: 'DialState', peer: ch, dialstring, status: 'RINGING' });
+          world.setState(ch, 'Ringing', true);
+          return;
+        }
         world.setState(ch, 'Ringing');
         world.emitEvent({ type: 'DialState', peer: ch, dialstring, status: 'RINGING' });
       },
       answered: () => {
         world.cancel(timeout);
-        world.setState(ch, 'Up');
+        // the device state follows once the channel is on its way into Stasis (B5, B7, B8)
+        world.setState(ch, 'Up', true);
         world.emitEvent({ type: 'DialEnd', peer: ch, dialstring, status: 'ANSWER' });
+        if (viaDialplan && app) {
+          // Stasis() once a second half: STASISSTATUS FAILED while the app has no websocket, for up to 20 s
+          ch.onHangupRequest = (req) => endAnswered(req.cause ?? 16);
+          const attempt = (n: number): void => {
+            if (!ch.alive) return;
+            if (world.stasisActive(app)) return enterStasis(world, ch, app, args);
+            world.setVar(ch, 'STASISSTATUS', 'FAILED');
+            if (n >= ARI_CONTEXT_TRIES) {
+              ch.onHangupRequest = undefined;
+              cdr('ANSWERED');
+              world.destroyChannel(ch, 16);
+              return;
+            }
+            world.later(500, () => attempt(n + 1), ch);
+          };
+          attempt(1);
+          return;
+        }
+        if (!world.stasisActive(app)) {
+          refuseStasis(world, ch, app, args);
+          cdr('ANSWERED');
+          return;
+        }
         ch.onHangupRequest = (req) => endAnswered(req.cause ?? 16);
         enterStasis(world, ch, app, args);
       },
@@ -129,7 +201,7 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
       remoteHangup: () => {
         ch.onHangupRequest = undefined;
         world.emitEvent({ type: 'HangupRequest', ch });
-        endAnswered(16);
+        endAnswered(16, true);
       },
     });
   }, ch);

@@ -67,6 +67,18 @@ export interface Channel {
   localPartner?: Channel;
   /** MixMonitor running on this channel (AMI mode) */
   mixMonitor?: MixMonitor;
+  /** the RTP statistics variables (RTPAUDIOQOS…) were set, as chan_pjsip does once when the media session ends */
+  rtpStatsSet?: boolean;
+  /** the channel's hangup source (CEL HANGUP `hangupsource`) */
+  hangupSource?: string;
+  /** CEL records already published ahead of the AMI events they belong to (at a BYE, A1/B1) */
+  celEarly?: Set<CelEvent>;
+  /** a recording of the bridge this channel just emptied finishes once the channel has left Stasis (B1) */
+  pendingRecordings?: Bridge;
+  /** set while an answered Stasis channel is torn down (it leaves the bridge, then Stasis) */
+  leavingStasis?: boolean;
+  /** the far end sent BYE (a HangupRequest was published for it) */
+  byeSeen?: boolean;
 }
 
 export interface MixMonitor {
@@ -86,6 +98,8 @@ export interface LiveRecording {
   startedAt?: number;
   duration?: number;
   app?: string;
+  /** the bridge recorder's channel (`Recorder/ARI-00000000;2`), a hidden party of the bridge while recording */
+  recorder?: string;
 }
 
 export interface Playback {
@@ -128,6 +142,8 @@ export interface Endpoint {
   registeredAt: number;
   roundtripUsec: number;
   deviceState: DeviceState;
+  /** registered, but the contact stopped answering qualify OPTIONS (C3) */
+  unreachable?: boolean;
 }
 
 export type DeviceState = 'NOT_INUSE' | 'INUSE' | 'BUSY' | 'UNAVAILABLE' | 'RINGING' | 'RINGINUSE' | 'ONHOLD' | 'UNKNOWN';
@@ -167,8 +183,12 @@ export type SimEvent =
   | { type: 'RecordingFinished'; rec: LiveRecording }
   | { type: 'PlaybackStarted'; playback: Playback }
   | { type: 'PlaybackFinished'; playback: Playback }
+  /** a Channel Event Logging record (cel_manager), AMI only */
+  | { type: 'CEL'; ch: Channel; event: CelEvent; peer?: string; extra?: string }
   /** an AMI-only event assembled from channel snapshots, bridge snapshots and plain headers (queues, transfers, holds) */
   | { type: 'AmiEvent'; name: string; privilege: string; parts: AmiEventPart[] };
+
+export type CelEvent = 'CHAN_START' | 'ANSWER' | 'BRIDGE_ENTER' | 'BRIDGE_EXIT' | 'HANGUP' | 'CHAN_END' | 'LINKEDID_END' | 'APP_START' | 'APP_END' | 'BLINDTRANSFER';
 
 /** One block of an {@link SimEvent} `AmiEvent`: a channel snapshot (with a header prefix such as `Dest`), a bridge snapshot, or headers. */
 export type AmiEventPart =

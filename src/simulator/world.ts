@@ -6,7 +6,16 @@ import { operatorsWith, type CastOperator } from './cast.js';
 import { bridgeRemove } from './bridging.js';
 import { finishMixMonitor } from './mixmonitor.js';
 import { castEndpoint } from './presence.js';
-import type { Bridge, ChanState, Channel, DeviceState, Endpoint, HangupRequest, LiveRecording, Playback, SimEvent } from './types.js';
+import type { Bridge, CelEvent, ChanState, Channel, DeviceState, Endpoint, HangupRequest, LiveRecording, Playback, SimEvent } from './types.js';
+
+/** The five RTP statistics variables chan_pjsip sets when a channel's media session ends (`…BRIDGED` on a two-party bridge peer). */
+const RTP_STATS: Array<[string, string]> = [
+  ['RTPAUDIOQOS', 'ssrc=0;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000'],
+  ['RTPAUDIOQOSJITTER', 'minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;'],
+  ['RTPAUDIOQOSLOSS', 'minrxlost=000.000000;  maxrxlost=000.000000;  avgrxlost=000.000000;  stdevrxlost=000.000000;  mintxlost=000.000000;  maxtxlost=000.000000;  avgtxlost=000.000000;  stdevtxlost=000.000000;'],
+  ['RTPAUDIOQOSRTT', 'minrtt=000.000000;     maxrtt=000.000000;     avgrtt=000.000000;     stdevrtt=000.000000;'],
+  ['RTPAUDIOQOSMES', 'minrxmes=000.000000;   maxrxmes=000.000000;   avgrxmes=000.000000;   stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   avgtxmes=000.000000;   stdevtxmes=000.000000;'],
+];
 
 export interface WorldOptions {
   timeScale: number;
@@ -16,6 +25,10 @@ export interface WorldOptions {
   logger: Logger;
   /** operators 201… beyond the fixed cast (see operatorsWith) */
   extraOperators?: number;
+  /** replaces the cast's operator phones (extraOperators is then ignored) */
+  operators?: readonly CastOperator[];
+  /** list the `clients` trunk among the PJSIP endpoints, AORs and devices, as a real installation does */
+  listTrunk?: boolean;
 }
 
 export interface NewChannelSpec {
@@ -54,6 +67,13 @@ export class World extends EventEmitter {
   readonly monitorDir: string;
   readonly logger: Logger;
   processedCalls = 0;
+  /** whether the PJSIP listings include the `clients` trunk (see WorldOptions.listTrunk) */
+  readonly listTrunk: boolean;
+  /**
+   * Whether a Stasis application has a websocket connected (set by the ARI front-end).
+   * res_stasis refuses a channel for an app without one ("Stasis app not active").
+   */
+  stasisActive: (app: string) => boolean = () => true;
   /** the cast's operator phones */
   readonly operators: readonly CastOperator[];
   private uidSeq = 0;
@@ -70,7 +90,10 @@ export class World extends EventEmitter {
     this.recordingsDir = opts.recordingsDir;
     this.monitorDir = resolve(opts.monitorDir ?? opts.recordingsDir);
     this.logger = opts.logger;
-    this.operators = operatorsWith(opts.extraOperators ?? 0);
+    this.operators = opts.operators ? [...opts.operators] : operatorsWith(opts.extraOperators ?? 0);
+    this.listTrunk = opts.listTrunk ?? false;
+    // the clients trunk is a device too, listed first by DeviceStateList (C1)
+    if (this.listTrunk) this.devices.set('PJSIP/clients', 'NOT_INUSE');
     for (const op of this.operators) {
       const ep = castEndpoint(op);
       this.endpoints.set(op.sip, ep);
@@ -79,7 +102,45 @@ export class World extends EventEmitter {
   }
 
   emitEvent(e: SimEvent): void {
+    // a BYE from the far end ends the media session first: the RTP statistics come before the HangupRequest (A1, A7, B1)
+    if (e.type === 'HangupRequest') {
+      e.ch.byeSeen = true;
+      this.rtpStats(e.ch, true);
+    }
     this.emit('event', e);
+  }
+
+  /** A CEL record about the channel (cel.conf events=ALL, cel_manager). */
+  cel(ch: Channel, event: CelEvent, opts: { peer?: string; extra?: string; early?: boolean } = {}): void {
+    // published ahead already: the regular spot only consumes the mark
+    if (ch.celEarly?.delete(event)) return;
+    if (opts.early) (ch.celEarly ??= new Set()).add(event);
+    this.emitEvent({ type: 'CEL', ch, event, peer: opts.peer, extra: opts.extra });
+  }
+
+  /** RTPAUDIOQOS… once per answered SIP channel, `…BRIDGED` on the peer of a two-party bridge. */
+  rtpStats(ch: Channel, bye = false, afterFirst?: () => void): void {
+    if (ch.rtpStatsSet || !ch.answered || !ch.name.startsWith('PJSIP/')) return;
+    ch.rtpStatsSet = true;
+    const b = ch.bridge;
+    const parties = b ? b.channels.length + b.recordings.filter((r) => r.state === 'recording' || r.state === 'queued').length : 0;
+    const peer = b && parties === 2 ? b.channels.find((c) => c !== ch && c.name.startsWith('PJSIP/')) : undefined;
+    const bridgeExtra = b ? JSON.stringify({ bridge_id: b.id, bridge_technology: b.technology }) : '';
+    RTP_STATS.forEach(([name, value], i) => {
+      this.setVar(ch, name, value);
+      // at a BYE the channel thread leaves the bridge at once: its CEL BRIDGE_EXIT overtakes the AMI events (A1, B1)
+      if (bye && b && i === 0 && parties >= 2) this.cel(ch, 'BRIDGE_EXIT', { peer: peer?.name, extra: bridgeExtra, early: true });
+      if (i === 0) afterFirst?.();
+      if (peer?.alive) {
+        this.setVar(peer, `${name}BRIDGED`, value);
+        if (bye && b && i === 0 && b.amiType === 'basic') {
+          // a basic bridge dissolves with it (A1)
+          this.cel(peer, 'BRIDGE_EXIT', { peer: ch.name, extra: bridgeExtra, early: true });
+          this.cel(ch, 'HANGUP', { extra: JSON.stringify({ hangupcause: 16, hangupsource: ch.name, dialstatus: '' }), early: true });
+          this.cel(ch, 'CHAN_END', { early: true });
+        }
+      }
+    });
   }
 
   /** Runs `fn` after `ms` cast milliseconds (scaled by timeScale); tied to `ch` when given. */
@@ -153,6 +214,8 @@ export class World extends EventEmitter {
     };
     this.channels.set(id, ch);
     this.processedCalls++;
+    // CEL CHAN_START is usually out before the AMI Newchannel (A3, A5, B2–B7)
+    this.cel(ch, 'CHAN_START');
     this.emitEvent({ type: 'Newchannel', ch });
     return ch;
   }
@@ -203,7 +266,10 @@ export class World extends EventEmitter {
   setState(ch: Channel, state: ChanState, deferDevice = false): void {
     if (ch.state === state) return;
     ch.state = state;
-    if (state === 'Up' && !ch.answered) ch.answered = new Date();
+    const answering = state === 'Up' && !ch.answered;
+    if (answering) ch.answered = new Date();
+    // chan_pjsip queues the answer's CEL before the state change reaches AMI (B1, A5, F1)
+    if (answering) this.cel(ch, 'ANSWER');
     this.emitEvent({ type: 'Newstate', ch });
     this.refreshDevice(ch.device, !deferDevice);
     const partner = ch.localPartner;
@@ -216,6 +282,7 @@ export class World extends EventEmitter {
    */
   requestHangup(ch: Channel, req: HangupRequest = {}): void {
     if (!ch.alive) return;
+    this.rtpStats(ch);
     this.emitEvent({ type: 'SoftHangupRequest', ch, cause: 32 });
     // hanging up the `;2` half of a Local pair ends the call its `;1` half is part of
     const owner = !ch.onHangupRequest && ch.localPartner?.onHangupRequest ? ch.localPartner : ch;
@@ -225,8 +292,12 @@ export class World extends EventEmitter {
     else this.destroyChannel(ch, req.cause ?? 16);
   }
 
-  /** Publishes Hangup, stops the channel's timers and recordings, refreshes its device state. */
-  destroyChannel(ch: Channel, cause: number, techCause?: number): void {
+  /**
+   * Publishes Hangup, stops the channel's timers and recordings, refreshes its device state.
+   * `beforeHangup` runs just before the Hangup event (where cdr_manager's row usually lands);
+   * `celAfter` puts the channel's closing CEL records after the Hangup, as some paths show (A3).
+   */
+  destroyChannel(ch: Channel, cause: number, techCause?: number, beforeHangup?: () => void, celAfter = false): void {
     if (!ch.alive) return;
     ch.alive = false;
     ch.onHangupRequest = undefined;
@@ -234,15 +305,25 @@ export class World extends EventEmitter {
     ch.timers.clear();
     if (ch.bridge) bridgeRemove(this, ch.bridge, ch);
     finishMixMonitor(this, ch);
+    this.rtpStats(ch);
+    // CEL is published from the hangup itself, the AMI Hangup when the channel is destroyed: CEL usually comes first
+    const closingCel = (): void => {
+      this.cel(ch, 'HANGUP', { extra: JSON.stringify({ hangupcause: cause, hangupsource: ch.hangupSource ?? '', dialstatus: ch.vars.get('DIALSTATUS') ?? '' }) });
+      this.cel(ch, 'CHAN_END');
+      if (![...this.channels.values()].some((c) => c !== ch && c.alive && c.linkedid === ch.linkedid) && !(ch.localPartner?.alive)) this.cel(ch, 'LINKEDID_END');
+    };
+    if (!celAfter) closingCel();
+    beforeHangup?.();
     this.emitEvent({ type: 'Hangup', ch, cause, techCause });
     this.channels.delete(ch.id);
+    if (celAfter) closingCel();
     this.refreshDevice(ch.device);
     if (ch.localPartner?.alive) this.destroyChannel(ch.localPartner, cause);
   }
 
   deviceStateOf(device: string): DeviceState {
     const ep = device.startsWith('PJSIP/') ? this.endpoints.get(device.slice(6)) : undefined;
-    if (ep && !ep.registered) return 'UNAVAILABLE';
+    if (ep && (!ep.registered || ep.unreachable)) return 'UNAVAILABLE';
     if (device.startsWith('Local/')) {
       // chan_local: in use while any half of a pair with that name exists
       for (const ch of this.channels.values()) if (ch.device === device && ch.alive) return 'INUSE';

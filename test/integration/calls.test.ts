@@ -17,7 +17,7 @@ describe.each(['ari', 'ami'] as const)('click-to-call, %s mode', (control) => {
   let h: Harness;
   let ami: RawAmi;
   const amiActions: Array<Record<string, string | string[]>> = [];
-  const ariRequests: Array<{ method: string; path: string; query: Record<string, string>; body: unknown }> = [];
+  const ariRequests: Array<{ method: string; path: string; query: Record<string, string>; body: { variables?: Record<string, string> } | undefined }> = [];
   let order = 0;
 
   beforeAll(async () => {
@@ -58,8 +58,10 @@ describe.each(['ari', 'ami'] as const)('click-to-call, %s mode', (control) => {
       const r = h.daemon.db.select().from(recordings).where(eq(recordings.callId, callId)).get();
       return r?.endedAt ? r : undefined;
     });
-    expect(rec.name).toBe(`order-${orderId}-call-${callId}`);
-    expect(rec.file).toMatch(new RegExp(`/order-${orderId}-call-${callId}\\.wav$`));
+    // unique beyond this database: the call's creation time in base 36 follows the ids
+    const recName = `order-${orderId}-call-${callId}-${r.createdAt.toString(36)}`;
+    expect(rec.name).toBe(recName);
+    expect(rec.file).toMatch(new RegExp(`/${recName}\\.wav$`));
     expect(rec.size).toBeGreaterThan(44);
     const records = (await h.api(`/api/orderRecords.json?order_id=${orderId}`)).body;
     expect(records.calls[0]).toMatchObject({ call_id: callId, status: 'FINISH', billsec: r.billsec });
@@ -75,16 +77,21 @@ describe.each(['ari', 'ami'] as const)('click-to-call, %s mode', (control) => {
         `CALLBRIDGE_ORDER_ID=${orderId}`,
         'CALLBRIDGE_CLIENT_DIAL=Local/380639920000@from-internal',
         'CALLBRIDGE_CLIENT_TIMEOUT=30',
-        `CALLBRIDGE_RECORDING=order-${orderId}-call-${callId}`,
+        `CALLBRIDGE_RECORDING=${recName}`,
       ]);
     } else {
-      const originates = ariRequests.filter((q) => q.method === 'POST' && q.path === '/channels' && String(q.query.appArgs).endsWith(`,${callId}`));
-      expect(originates.map((q) => [q.query.endpoint, q.query.appArgs, q.query.timeout])).toEqual([
-        ['PJSIP/101', `operator,${callId}`, '30'],
-        ['Local/380639920000@from-internal', `client,${callId}`, '30'],
+      // both legs through the shipped [callbridge-ari] context, which enters the app (and waits for it after a gap)
+      const originates = ariRequests.filter((q) => q.method === 'POST' && q.path === '/channels' && q.body?.variables?.CALLBRIDGE_CALL_ID === String(callId));
+      expect(originates.map((q) => [q.query.endpoint, q.query.context, q.query.extension, q.query.app, q.query.timeout])).toEqual([
+        ['PJSIP/101', 'callbridge-ari', 's', undefined, '30'],
+        ['Local/380639920000@from-internal', 'callbridge-ari', 's', undefined, '30'],
+      ]);
+      expect(originates.map((q) => [q.body!.variables!.CALLBRIDGE_ARI_APP, q.body!.variables!.CALLBRIDGE_LEG, q.body!.variables!['CHANNEL(hangup_handler_push)']])).toEqual([
+        ['callbridge', 'operator', `callbridge-ari-hangup,s,1(${callId},op)`],
+        ['callbridge', 'client', `callbridge-ari-hangup,s,1(${callId},client)`],
       ]);
       expect(originates[0]!.query.callerId).toBe('"380639920000" <380639920000>');
-      expect(ariRequests.some((q) => q.method === 'POST' && /^\/bridges\/[^/]+\/record$/.test(q.path) && q.query.name === `order-${orderId}-call-${callId}`)).toBe(true);
+      expect(ariRequests.some((q) => q.method === 'POST' && /^\/bridges\/[^/]+\/record$/.test(q.path) && q.query.name === recName && q.query.ifExists === 'fail')).toBe(true);
     }
   });
 

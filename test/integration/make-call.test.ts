@@ -14,7 +14,11 @@ const ariRequests: string[] = [];
 beforeAll(async () => {
   h = await startHarness({ control: 'ari' });
   h.sim.on('amiAction', (a: { raw: string }) => amiActions.push(a.raw));
-  h.sim.on('ariRequest', (r: { method: string; path: string; query: Record<string, string> }) => ariRequests.push(`${r.method} ${r.path} ${JSON.stringify(r.query)}`));
+  // the query and the originate's channel variables (the leg and call id travel there: CALLBRIDGE_LEG, CALLBRIDGE_CALL_ID)
+  h.sim.on('ariRequest', (r: { method: string; path: string; query: Record<string, string>; body?: { variables?: Record<string, string> } }) => {
+    const v = r.body?.variables;
+    ariRequests.push(`${r.method} ${r.path} ${JSON.stringify(r.query)}${v?.CALLBRIDGE_LEG ? ` "${v.CALLBRIDGE_LEG},${v.CALLBRIDGE_CALL_ID}"` : ''}`);
+  });
 });
 afterAll(async () => h?.close());
 
@@ -103,7 +107,7 @@ describe('refusals are recorded', () => {
   });
 
   it('PBX_UNAVAILABLE while the control link is down', async () => {
-    h.sim.disconnect('ari');
+    h.sim.disconnect('ari', 1000);
     await waitFor('ARI down', () => !h.daemon.ari!.connected, 2000);
     const res = await h.api('/api/makeCall.json?sip=101&phone=380639920000&order_id=700');
     expect(res.status).toBe(503);

@@ -73,7 +73,8 @@ describe('presence through the simulated Asterisk', () => {
 
   it('a dropped AMI link comes back with statuses intact and no spurious rows; what changed meanwhile is caught up', async () => {
     const before = historyRows().length;
-    const cut = await api('/simulator/disconnect?link=ami', { method: 'POST' });
+    // kept down half a second: the daemon reconnects at once after a healed drop
+    const cut = await api('/simulator/disconnect?link=ami&down_ms=500', { method: 'POST' });
     expect(cut.body.disconnected).toBeGreaterThanOrEqual(1);
     await waitFor('AMI down', () => !daemon.ami.connected, 2000);
     // a change while the daemon cannot see it
@@ -91,7 +92,7 @@ describe('presence through the simulated Asterisk', () => {
 
   it('a dropped ARI link comes back and adds no history', async () => {
     const before = historyRows().length;
-    await api('/simulator/disconnect?link=ari', { method: 'POST' });
+    await api('/simulator/disconnect?link=ari&down_ms=1000', { method: 'POST' });
     await waitFor('ARI down', () => !daemon.ari!.connected, 2000);
     expect((await api('/health')).body).toMatchObject({ status: 'degraded', ari: 'disconnected' });
     await waitFor('ARI back', () => daemon.ari!.connected, 5000);

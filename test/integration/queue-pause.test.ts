@@ -82,14 +82,14 @@ describe('queue pause through the simulated Asterisk', () => {
   });
 
   it('a pause made while the AMI link was down is read back with QueueStatus after the reconnect', async () => {
-    await post('/simulator/disconnect?link=ami');
+    await post('/simulator/disconnect?link=ami&down_ms=500');
     await waitFor('AMI down', () => !daemon.ami.connected, 2000);
     daemon.simulator!.pause('102', true, 'away');
     await waitFor('AMI back', () => daemon.ami.connected, 5000);
     await waitFor('102 away after resync', async () => (await statusOf('102')) === 'away', 3000);
     expect((await history('102')).at(-1)).toMatchObject({ status: 'away', reason: 'resync (AMI): queue 700 paused: away' });
 
-    await post('/simulator/disconnect?link=ami');
+    await post('/simulator/disconnect?link=ami&down_ms=500');
     await waitFor('AMI down', () => !daemon.ami.connected, 2000);
     daemon.simulator!.pause('102', false);
     await waitFor('AMI back', () => daemon.ami.connected, 5000);

@@ -87,7 +87,7 @@ describe('links dropped mid-call', () => {
   it('AMI mode: AMI dropped while the call goes on → followed again, ends once', async () => {
     h = await startHarness({ control: 'ami' });
     const id = await talkingCall(h, '104');
-    h.sim.disconnect('ami');
+    h.sim.disconnect('ami', 500);
     await waitFor('AMI down', () => !h!.daemon.ami.connected, 2000);
     await waitFor('AMI back', () => h!.daemon.ami.connected, 5000);
     await new Promise((r) => setTimeout(r, 100));

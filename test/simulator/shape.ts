@@ -90,3 +90,42 @@ export function withoutQueryAnswers(text: string, keepActionIdPrefix = 'rec-'): 
     return !m || m[1]!.startsWith(keepActionIdPrefix);
   }).join('\r\n\r\n');
 }
+
+/**
+ * difflib's SequenceMatcher ratio exactly as ami-shape.py computes it: SequenceMatcher(None, a, b)
+ * has autojunk on, so for a `b` of 200 or more items the items that make up more than 1 % of it
+ * never start a match.
+ */
+export function pyRatio(a: string[], b: string[]): number {
+  if (b.length < 200) return ratio(a, b);
+  const counts = new Map<string, number>();
+  for (const x of b) counts.set(x, (counts.get(x) ?? 0) + 1);
+  const limit = Math.floor(b.length / 100) + 1;
+  const popular = new Set([...counts].filter(([, n]) => n > limit).map(([x]) => x));
+  // a popular item can still match inside no block: give every occurrence in b a unique stand-in
+  let k = 0;
+  return ratio(a, b.map((x) => (popular.has(x) ? `\u0000popular${k++}` : x)));
+}
+
+/** One ARI websocket event as `type[ channel#n][ key=value…]`, channels renamed by order of appearance. */
+export function ariShape(events: Array<Record<string, any>>): string[] {
+  const names = new Map<string, string>();
+  const ch = (id: string | undefined): string | undefined => {
+    if (id === undefined) return undefined;
+    if (!names.has(id)) names.set(id, `ch#${names.size + 1}`);
+    return names.get(id);
+  };
+  return events.map((e) => {
+    const parts: string[] = [String(e.type)];
+    const c = ch((e.channel ?? e.peer)?.id as string | undefined);
+    if (c) parts.push(c);
+    if (e.type === 'Dial') parts.push(`dialstatus=${e.dialstatus}`);
+    if (e.type === 'ChannelStateChange') parts.push(`state=${e.channel?.state}`);
+    if (e.type === 'ChannelVarset') parts.push(`variable=${e.variable}`);
+    if (e.cause !== undefined) parts.push(`cause=${e.cause}`);
+    if (e.soft !== undefined) parts.push(`soft=${e.soft}`);
+    if (e.type === 'StasisStart') parts.push(`args=${(e.args as string[]).join(',')}`);
+    if (e.type === 'RecordingFinished' || e.type === 'RecordingStarted') parts.push(`state=${e.recording?.state}`);
+    return parts.join(' ');
+  });
+}

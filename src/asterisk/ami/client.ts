@@ -32,6 +32,13 @@ export interface AmiClientOptions {
   pingTimeoutMs?: number;
   /** Login `Events:` value, default 'on' */
   events?: string;
+  /** `Filter` patterns added after each login (see events.ts); a refused filter is logged, events then arrive unfiltered */
+  filters?: readonly string[];
+  /**
+   * Runs the delivery of everything parsed from one socket read (one burst of AMI input), e.g. inside one
+   * SQLite transaction; `deliver` must be called synchronously, once. Default: delivered as read.
+   */
+  burst?: (deliver: () => void) => void;
 }
 
 /** Events emitted by AmiClient and their arguments. */
@@ -65,6 +72,8 @@ interface Connection {
   markClosed(): void;
   isClosed: boolean;
   loggedIn: boolean;
+  /** when the login was accepted (epoch ms) */
+  loggedInAt?: number;
   authFailed: boolean;
   closeReason?: string;
 }
@@ -191,9 +200,11 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
       clearTimeout(connectTimer);
       this.login(conn);
     });
+    const burst = this.opts.burst;
     socket.on('data', (chunk: Buffer) => {
       try {
-        parser.push(chunk);
+        if (burst) burst(() => parser.push(chunk));
+        else parser.push(chunk);
       } catch (err) {
         this.log.error({ err }, 'AMI: failed to parse received data');
       }
@@ -212,6 +223,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
       if (conn.isClosed || this.stopped) return;
       if (!(result instanceof AmiError)) {
         conn.loggedIn = true;
+        conn.loggedInAt = Date.now();
         const banner = conn.parser.banner ?? '';
         this.log.info({ host, port, banner, version: banner.split('/')[1] }, 'AMI connected');
         this.timer(conn, STABLE_SESSION_MS, () => {
@@ -219,6 +231,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
           this.retries = 0;
         });
         this.heartbeat(conn);
+        this.addFilters(conn);
         this.emitSafe('connected', { banner });
       } else if (result.code === 'ACTION_FAILED') {
         const message = (result.response && field(result.response, 'message')) ?? 'login refused';
@@ -247,6 +260,16 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     });
   }
 
+  private addFilters(conn: Connection): void {
+    for (const filter of this.opts.filters ?? []) {
+      this.internal(conn, { Action: 'Filter', Operation: 'Add', Filter: filter }, this.opts.actionTimeoutMs ?? 10_000, (result) => {
+        if (!(result instanceof AmiError) || conn.isClosed) return;
+        const message = (result.response && field(result.response, 'message')) ?? result.message;
+        this.log.info({ filter, message }, 'AMI event filter not accepted (the AMI user needs write = system): events arrive unfiltered');
+      });
+    }
+  }
+
   /** Login, Ping and Logoff: sent whatever the login state, answered through a synchronous callback. */
   private internal(conn: Connection, fields: ActionFields, timeoutMs: number, done: (r: ListResult | AmiError) => void): void {
     this.actions.start(conn, (text) => conn.socket.write(text), fields, timeoutMs, false, done);
@@ -264,17 +287,24 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     if (this.conn === conn) this.conn = undefined;
     const reason = conn.closeReason ?? 'connection closed by Asterisk';
     this.actions.rejectAll(conn, this.stopped ? 'STOPPED' : 'DISCONNECTED', reason);
+    const sessionMs = conn.loggedIn && conn.loggedInAt !== undefined ? Date.now() - conn.loggedInAt : undefined;
     if (conn.loggedIn) {
       conn.loggedIn = false;
       this.log.warn({ reason }, 'AMI disconnected');
       this.emitSafe('disconnected', { reason });
     }
     conn.markClosed();
-    if (!this.stopped) this.scheduleReconnect(conn.authFailed, reason);
+    if (!this.stopped) this.scheduleReconnect(conn.authFailed, reason, sessionMs);
   }
 
-  private scheduleReconnect(authFailed: boolean, reason: string): void {
-    const delayMs = authFailed ? (this.opts.loginFailedDelayMs ?? 30_000) : this.backoff.next();
+  /** `sessionMs`: how long the lost connection had been logged in (undefined: it never was). */
+  private scheduleReconnect(authFailed: boolean, reason: string, sessionMs?: number): void {
+    const delayMs = authFailed
+      ? (this.opts.loginFailedDelayMs ?? 30_000)
+      : sessionMs !== undefined
+        ? this.backoff.afterDrop(sessionMs)
+        : this.backoff.next();
+    if (delayMs === 0) this.retries = 0;
     const attempt = ++this.retries;
     if (authFailed) this.log.warn({ attempt, delayMs }, `AMI login refused, retrying in ${delayMs} ms`);
     else this.log.warn({ attempt, delayMs, reason }, `AMI unreachable, retrying in ${delayMs} ms`);

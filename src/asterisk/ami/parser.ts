@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type AsteriskManager from 'asterisk-manager';
-import { BARE_LF, FrameSanitizer, PLAIN_KEY, type DropReporter } from './frames.js';
+import { AmiFrameParser, BARE_LF, FrameSanitizer, PLAIN_KEY, type DropReporter } from './frames.js';
 import type { AmiMessage } from './message.js';
 
 const require = createRequire(import.meta.url);
@@ -27,21 +27,42 @@ class ParserFeed extends EventEmitter {
 }
 
 /**
- * asterisk-manager 0.2.0's parser, fed through a FrameSanitizer.
+ * The daemon's AMI input: received bytes → AmiMessage, each frame parsed once (AmiFrameParser, with the
+ * line and frame rules of FrameReader). Use one parser per connection.
+ */
+export class AmiParser {
+  private readonly frames: AmiFrameParser;
+
+  constructor(onMessage: (msg: AmiMessage) => void, onDrop: DropReporter) {
+    this.frames = new AmiFrameParser(onMessage, onDrop);
+  }
+
+  /** The `Asterisk Call Manager/…` banner line, once received. */
+  get banner(): string | undefined {
+    return this.frames.banner;
+  }
+
+  /** Parses received bytes; calls onMessage for each complete message, synchronously and in order. */
+  push(chunk: Buffer): void {
+    this.frames.push(chunk);
+  }
+}
+
+/**
+ * asterisk-manager 0.2.0's parser, fed through a FrameSanitizer: the same messages as AmiParser, at the
+ * cost of a second parse. Kept as the reference AmiParser is measured and checked against.
  *
  * The library's parser (ManagerReader) is private: it only runs as the 'data' listener of the socket the
  * library creates with `Net.createConnection(port, host)` inside connect(), a socket it never exposes.
- * To run the data through the sanitizer first (and to own the real socket: connect timeout, destroy on
- * heartbeat failure), connect() is called once while `net.createConnection` returns a ParserFeed. The
- * swap lasts only for that synchronous call, so no other code can observe it.
+ * connect() is called once while `net.createConnection` returns a ParserFeed. The swap lasts only for that
+ * synchronous call, so no other code can observe it.
  *
  * The library's message dispatcher (the 'rawevent' listener) is removed: it re-emits every message on the
  * next tick under several names, routes `Event: OriginateResponse` (which carries `Response:` and the
  * Originate's ActionID) as if it were the action's response, and throws on a repeated `UserEvent` header
- * from inside the socket's 'data' handler. Messages are taken from 'rawevent' and routed by the client.
- * Use one parser per connection.
+ * from inside the socket's 'data' handler. Messages are taken from 'rawevent'.
  */
-export class AmiParser {
+export class LibraryAmiParser {
   private readonly sanitizer: FrameSanitizer;
   private feed: ParserFeed;
 

@@ -86,6 +86,8 @@ export class AriClient extends AriOperations {
   private attemptNo = 0;
   private socket: EventSocket | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** when the current session became connected (epoch ms) */
+  private connectedAt: number | undefined;
 
   constructor(private readonly opts: AriClientOptions) {
     super();
@@ -132,7 +134,7 @@ export class AriClient extends AriOperations {
     const wasConnected = this.isConnected;
     this.isConnected = false;
     const closed = this.dropSocket(true);
-    this.rest.abortAll();
+    this.rest.close();
     this.log.info('ARI stopped');
     if (wasConnected) this.emitSafe('disconnected', { reason: 'stopped' });
     await closed;
@@ -190,6 +192,7 @@ export class AriClient extends AriOperations {
       }
       if (this.isStale(gen)) return;
       this.isConnected = true;
+      this.connectedAt = Date.now();
       this.attemptNo = 0;
       socket.startHeartbeat();
       this.log.info(
@@ -239,12 +242,13 @@ export class AriClient extends AriOperations {
     if (socket !== this.socket || !this.running) return;
     this.generation += 1; // abandons a connect attempt still subscribing on this socket
     const wasConnected = this.isConnected;
+    const sessionMs = wasConnected && this.connectedAt !== undefined ? Date.now() - this.connectedAt : undefined;
     this.isConnected = false;
     void this.dropSocket(false);
     this.log.warn({ reason }, 'ARI websocket lost');
     if (wasConnected) this.emitSafe('disconnected', { reason });
     this.attemptNo = 0;
-    this.scheduleAttempt(this.backoff.next());
+    this.scheduleAttempt(sessionMs !== undefined ? this.backoff.afterDrop(sessionMs) : this.backoff.next());
   }
 
   private dropSocket(graceful: boolean): Promise<void> {

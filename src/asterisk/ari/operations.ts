@@ -17,6 +17,8 @@ export interface OriginateParams {
   channelId?: string;
   /** id of the channel that caused this one (for linkedid / CDR grouping) */
   originator?: string;
+  /** instead of the app: the dialplan the answered channel runs (which may enter the app itself) */
+  dialplan?: { context: string; extension: string; priority?: number };
 }
 
 export interface CreateBridgeParams {
@@ -78,11 +80,13 @@ export abstract class AriOperations extends EventEmitter {
     if (p.timeout !== undefined && (!Number.isInteger(p.timeout) || p.timeout < -1)) {
       throw new RangeError(`originate: timeout must be an integer number of seconds, got ${p.timeout}`);
     }
+    const target = p.dialplan
+      ? { context: p.dialplan.context, extension: p.dialplan.extension, priority: p.dialplan.priority ?? 1 }
+      : { app: this.appName, appArgs };
     return this.call<AriChannel>('POST', '/channels', {
       query: {
         endpoint: p.endpoint,
-        app: this.appName,
-        appArgs,
+        ...target,
         callerId: p.callerId,
         timeout: p.timeout,
         channelId: p.channelId,
@@ -120,6 +124,11 @@ export abstract class AriOperations extends EventEmitter {
     await this.call('POST', `/bridges/${seg(bridgeId)}/removeChannel`, { query: { channel: channelId } });
   }
 
+  /** Every bridge Asterisk has (GET /bridges), with the channels in each. */
+  async listBridges(): Promise<AriBridge[]> {
+    return this.call<AriBridge[]>('GET', '/bridges');
+  }
+
   /** Destroys a bridge; resolves false when it was already gone (404). */
   async destroyBridge(bridgeId: string): Promise<boolean> {
     return trueUnlessNotFound(this.call('DELETE', `/bridges/${seg(bridgeId)}`));
@@ -133,6 +142,11 @@ export abstract class AriOperations extends EventEmitter {
   /** Stops a playback; resolves false when it was already gone (404). */
   async stopPlayback(playbackId: string): Promise<boolean> {
     return trueUnlessNotFound(this.call('DELETE', `/playbacks/${seg(playbackId)}`));
+  }
+
+  /** Stops a live recording, which finishes its file; resolves false when it was not recording (404). */
+  async stopRecording(name: string): Promise<boolean> {
+    return trueUnlessNotFound(this.call('POST', `/recordings/live/${seg(name)}/stop`));
   }
 
   /** Starts recording the bridge's mixed audio (answer 201, state queued). */

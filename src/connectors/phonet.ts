@@ -1,0 +1,95 @@
+/**
+ * phonet (seed 003, the PBX calling the CRM): JSON POST of `call.dial` (the
+ * call's first ringing), `call.bridge` (the conversation begins) and
+ * `call.hangup` (the end of a call that rang), with the seed's fields:
+ * event, accountDomain, uuid (the call's uuid, 32 hex digits), parentUuid,
+ * dialAt, bridgeAt, serverTime (epoch ms), lgDirection (1 internal,
+ * 2 outgoing, 4 incoming), leg {id, ext, displayName} (the operator; of an
+ * internal call the caller), leg2 (the called extension of an internal call),
+ * otherLegs (the client), trunkNum and trunkName (the DID of an incoming call).
+ *
+ * `call_settings_url` (optional) is asked for the caller name before an
+ * operator's phone rings (src/connectors/call-settings.ts).
+ */
+import { z } from 'zod';
+import { defineConnector } from './module.js';
+import { chainHas, isFirstRinging, type CallSnapshot, type OutboundEvent } from './types.js';
+
+export type PhonetOptions = {
+  account_domain: string;
+  /** extension → the name shown as displayName */
+  display_names?: Record<string, string> | undefined;
+  /** trunkName of outgoing calls (the company number), and of incoming ones instead of the DID */
+  trunk_name?: string | undefined;
+  call_settings_url?: string | undefined;
+  call_settings_timeout_ms: number;
+};
+
+const LG_DIRECTION = { internal: 1, outgoing: 2, incoming: 4 } as const;
+
+/** The moment of the conversation's start in the chain: the operator's answer (incoming, internal) or the client's. */
+function bridgeAt(call: CallSnapshot): number | null {
+  const want = call.origin === 'pbx' && call.direction !== 'outgoing' ? 'OPERATOR_PICKUP' : 'CLIENT_PICKUP';
+  return call.chain.find((c) => c.status === want)?.time ?? null;
+}
+
+function dialAt(call: CallSnapshot): number | null {
+  return call.chain.find((c) => c.status === 'OPERATOR_CALLTO' || c.status === 'CLIENT_CALLTO')?.time ?? null;
+}
+
+export function phonetEventName(ev: OutboundEvent): 'call.dial' | 'call.bridge' | 'call.hangup' | null {
+  if (!ev.call) return null;
+  if (isFirstRinging(ev)) return 'call.dial';
+  if (ev.type === 'call.bridged') return 'call.bridge';
+  if (ev.type === 'call.finished' && chainHas(ev, 'OPERATOR_CALLTO', 'CLIENT_CALLTO')) return 'call.hangup';
+  return null;
+}
+
+export function phonetBody(ev: OutboundEvent, opts: PhonetOptions, serverTime: number): Record<string, unknown> | null {
+  const event = phonetEventName(ev);
+  const call = ev.call;
+  if (!event || !call) return null;
+  const legOf = (ext: string | null) =>
+    ext === null ? null : { id: /^\d{1,15}$/.test(ext) ? Number(ext) : null, ext, displayName: opts.display_names?.[ext] ?? ext };
+  const rung = typeof ev.data.sip === 'string' && ev.data.sip !== '' ? ev.data.sip : null;
+  const operator = event === 'call.dial' ? (rung ?? call.sip ?? call.operators[0] ?? null) : (call.sip ?? rung ?? call.operators[0] ?? null);
+  const internal = call.direction === 'internal';
+  const trunkNum = internal ? null : call.direction === 'incoming' ? call.did : null;
+  return {
+    event,
+    accountDomain: opts.account_domain,
+    uuid: call.uuid.replaceAll('-', ''),
+    parentUuid: null,
+    dialAt: dialAt(call),
+    bridgeAt: event === 'call.dial' ? null : bridgeAt(call),
+    serverTime,
+    lgDirection: LG_DIRECTION[call.direction],
+    leg: internal ? legOf(call.phone) : legOf(operator),
+    leg2: internal ? legOf(operator) : null,
+    otherLegs: internal ? null : [{ id: null, name: null, num: call.phone, companyName: null, url: null }],
+    trunkNum,
+    trunkName: internal ? null : (opts.trunk_name ?? trunkNum),
+  };
+}
+
+export const phonet = defineConnector<PhonetOptions>({
+  type: 'phonet',
+  options: {
+    account_domain: z.string({ message: 'is required' }).regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a domain name'),
+    display_names: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/), z.string().max(80).regex(/^[^\r\n]*$/)).optional(),
+    trunk_name: z.string().max(80).regex(/^[^\r\n]*$/, 'must not contain CR or LF').optional(),
+    call_settings_url: z
+      .string()
+      .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), 'must be an http:// or https:// URL')
+      .optional(),
+    call_settings_timeout_ms: z.number({ message: 'must be a number' }).int().min(100).max(10_000).default(1500),
+  },
+  create: (settings) => ({
+    settings,
+    accepts: (ev) => phonetEventName(ev) !== null,
+    request: (ev, ctx) => {
+      const body = phonetBody(ev, settings, ctx.now());
+      return body ? { url: settings.url, contentType: 'application/json', body: JSON.stringify(body) } : null;
+    },
+  }),
+});
