@@ -39,7 +39,7 @@ import { outboxMethods } from './outbox/http.js';
 import { callSettingsClient } from './connectors/call-settings.js';
 import { callSettingsMethods } from './connectors/call-settings-http.js';
 import { StreamHub } from './stream/hub.js';
-import { presenceSource, statusSource } from './stream/sources.js';
+import { deliverySource, presenceSource, statusSource } from './stream/sources.js';
 import { streamRoutes } from './stream/http.js';
 import { uiRoutes } from './ui/routes.js';
 
@@ -178,7 +178,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   let baseUrl = config.http.publicUrl ?? '';
   const routes: RouteGroup[] = [recordingRoutes(callStore), ...(simulator ? [simulatorRoutes(simulator)] : [])];
   // the live event stream (/api/stream) and the status page (/, /ui)
-  const streamHub = new StreamHub([statusSource(db, calls), presenceSource(db, presence)], log.child({ component: 'stream' }));
+  const streamHub = new StreamHub([statusSource(db, calls), presenceSource(db, presence), deliverySource(db, outbox.store)], log.child({ component: 'stream' }));
   routes.push(streamRoutes(streamHub, { sipPattern: config.sipPattern }), ...uiRoutes({ simulated: simulator !== undefined, tokenRequired: config.apiTokens.length > 0 }));
   const domainBus = createDomainBus((err, event) => log.warn({ type: event.type, err: (err as Error).message }, 'domain event listener failed'));
   domainBus.on('event', (event) => outbox.domainEvent(event));
@@ -192,7 +192,14 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const apiMethods: ApiMethod[] = [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...callListMethods(callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...eventApi, ...outboxMethods(outbox), ...callSettingsMethods(callSettings)];
   // metrics (/metrics) and the API document (/openapi.json, /docs)
   metrics.attach({ ami: amiClient, ari: ariClient, calls, db });
-  if (outbox.enabled) metrics.registerOutbox().pendingFrom(() => Object.entries(outbox.health()).map(([connector, h]) => ({ connector, pending: h.pending })));
+  if (outbox.enabled) {
+    const outboxMetrics = metrics.registerOutbox();
+    outboxMetrics.pendingFrom(() => Object.entries(outbox.health()).map(([connector, h]) => ({ connector, pending: h.pending })));
+    outbox.store.on('attempt', (a) => {
+      if (a.outcome === 'delivered') outboxMetrics.delivered(a.connector);
+      else if (a.outcome === 'failed') outboxMetrics.failed(a.connector);
+    });
+  }
   routes.push(metricsRoutes(metrics, { metricsToken: config.metricsToken, apiTokens: config.apiTokens }));
   routes.push(...docsRoutes({ methods: () => apiMethods, routes: () => routes, tokens: config.apiTokens.length > 0 }));
   const app = createApp({

@@ -5,6 +5,7 @@
  * it joins the transaction of whoever calls it (better-sqlite3 nests
  * transactions as savepoints).
  */
+import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import type { OutboundEvent } from '../connectors/types.js';
@@ -31,10 +32,19 @@ export interface DeliveryListRow extends DeliveryRow {
   event_type: string;
 }
 
-export class OutboxStore {
+/** What one delivery attempt came to: the CRM has it, it is tried again later, or it failed for good. */
+export type AttemptOutcome = 'delivered' | 'retry' | 'failed';
+export interface AttemptNote {
+  connector: string;
+  outcome: AttemptOutcome;
+}
+
+export class OutboxStore extends EventEmitter<{ attempt: [AttemptNote] }> {
   private readonly s;
 
   constructor(readonly db: Db) {
+    super();
+    this.setMaxListeners(0);
     const c = db.$client;
     this.s = {
       uuidOf: c.prepare<[number], { uuid: string }>('SELECT uuid FROM outbox_calls WHERE call_id = ?'),
@@ -69,6 +79,7 @@ export class OutboxStore {
       retryAll: c.prepare("UPDATE outbox_deliveries SET status = 'pending', attempts = 0, next_at = ?, last_error = NULL WHERE status = 'failed'"),
       retryAllOf: c.prepare("UPDATE outbox_deliveries SET status = 'pending', attempts = 0, next_at = ?, last_error = NULL WHERE status = 'failed' AND connector = ?"),
       delivery: c.prepare<[number], DeliveryRow>('SELECT * FROM outbox_deliveries WHERE id = ?'),
+      addAttempt: c.prepare('INSERT INTO outbox_attempts (delivery_id, connector, call_id, outcome, code, error, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       chain: c.prepare<[number], { status: string; time: number; details: string }>('SELECT status, time, details FROM call_statuses WHERE call_id = ? ORDER BY id'),
       recordings: c.prepare<[number], { id: number; file: string; format: string; size: number | null; duration: number | null; started_at: number; ended_at: number | null }>(
         'SELECT id, file, format, size, duration, started_at, ended_at FROM recordings WHERE call_id = ? ORDER BY id',
@@ -123,15 +134,27 @@ export class OutboxStore {
   }
 
   markDelivered(id: number, at: number, code: number | null): void {
-    this.s.delivered.run({ id, at, code });
+    if (this.s.delivered.run({ id, at, code }).changes > 0) this.logAttempt(id, 'delivered', at, code, null);
   }
 
   markRetry(id: number, at: number, next: number, code: number | null, error: string): void {
-    this.s.retryLater.run({ id, at, next, code, error });
+    if (this.s.retryLater.run({ id, at, next, code, error }).changes > 0) this.logAttempt(id, 'retry', at, code, error);
   }
 
   markFailed(id: number, at: number, code: number | null, error: string): void {
-    this.s.failed.run({ id, at, code, error });
+    if (this.s.failed.run({ id, at, code, error }).changes > 0) this.logAttempt(id, 'failed', at, code, error);
+  }
+
+  /**
+   * Every attempt's outcome is appended to outbox_attempts (the live stream's `delivery` kind reads
+   * them by id); 'attempt' is emitted once the writing transaction has committed.
+   */
+  private logAttempt(id: number, outcome: AttemptOutcome, at: number, code: number | null, error: string | null): void {
+    const d = this.s.delivery.get(id);
+    if (!d) return;
+    this.s.addAttempt.run(id, d.connector, d.call_id, outcome, code, error, d.attempts, at);
+    const note: AttemptNote = { connector: d.connector, outcome };
+    setImmediate(() => this.emit('attempt', note));
   }
 
   counts(connector: string): { pending: number; failed: number } {

@@ -74,7 +74,7 @@ export function streamRoutes(hub: StreamHub, opts: StreamRouteOptions): RouteGro
                 'text/event-stream': {
                   schema: { type: 'string' },
                   example:
-                    'retry: 2000\nid: s41.p7\nevent: ready\ndata: {"cursor":"s41.p7","kinds":["status","presence"]}\n\nid: s42.p7\nevent: status\ndata: {"id":42,"call_id":9,"order_id":"15","status":"CALL","final":false,"time":"2026-12-02T10:00:00.000Z","details":{"sip":"101","phone":"380639920000"},"sip":"101","phone":"380639920000","direction":"outgoing","origin":"click-to-call"}\n\n',
+                    'retry: 2000\nid: s41.p7.d0\nevent: ready\ndata: {"cursor":"s41.p7.d0","kinds":["status","presence","delivery"]}\n\nid: s42.p7.d0\nevent: status\ndata: {"id":42,"call_id":9,"order_id":"15","status":"CALL","final":false,"time":"2026-12-02T10:00:00.000Z","details":{"sip":"101","phone":"380639920000"},"sip":"101","phone":"380639920000","direction":"outgoing","origin":"click-to-call"}\n\n',
                 },
               },
             },

@@ -151,3 +151,80 @@ export function presenceSource(db: Db, presence: Notifier): StreamSource {
     subscribe: (poke) => subscribeTo(presence, 'change', poke),
   };
 }
+
+interface AttemptSqlRow {
+  id: number;
+  delivery_id: number;
+  connector: string;
+  call_id: number | null;
+  outcome: string;
+  code: number | null;
+  error: string | null;
+  attempts: number;
+  at: number;
+  event_type: string | null;
+  event_id: string | null;
+  order_id: string | null;
+}
+
+/**
+ * Connector deliveries: one row per attempt's outcome (`outbox_attempts`: delivered, retry, failed);
+ * `outbox` emits 'attempt' after each committed row (OutboxStore).
+ */
+export function deliverySource(db: Db, outbox: Notifier): StreamSource {
+  const sqlite = db.$client;
+  const statements = new Map<string, ReturnType<typeof sqlite.prepare>>();
+  const statement = (filter: StreamFilter) => {
+    const key = `${filter.callId !== undefined}${filter.orderId !== undefined}${filter.sip !== undefined}`;
+    let st = statements.get(key);
+    if (!st) {
+      const where = ['a.id > @after'];
+      if (filter.callId !== undefined) where.push('a.call_id = @callId');
+      if (filter.orderId !== undefined) where.push('c.order_id = @orderId');
+      if (filter.sip !== undefined) where.push('c.sip = @sip');
+      st = sqlite.prepare(
+        `SELECT a.id, a.delivery_id, a.connector, a.call_id, a.outcome, a.code, a.error, a.attempts, a.at,
+                e.type AS event_type, e.uuid AS event_id, c.order_id
+           FROM outbox_attempts a
+           LEFT JOIN outbox_deliveries d ON d.id = a.delivery_id
+           LEFT JOIN outbox_events e ON e.id = d.event_id
+           LEFT JOIN calls c ON c.id = a.call_id
+          WHERE ${where.join(' AND ')} ORDER BY a.id LIMIT @limit`,
+      );
+      statements.set(key, st);
+    }
+    return st;
+  };
+  const latest = sqlite.prepare('SELECT coalesce(max(id), 0) AS id FROM outbox_attempts');
+  return {
+    letter: 'd',
+    kind: 'delivery',
+    latest: () => (latest.get() as { id: number }).id,
+    after(afterId, filter, limit) {
+      const bind: Record<string, string | number> = { after: afterId, limit };
+      if (filter.callId !== undefined) bind.callId = filter.callId;
+      if (filter.orderId !== undefined) bind.orderId = filter.orderId;
+      if (filter.sip !== undefined) bind.sip = filter.sip;
+      const rows = statement(filter).all(bind) as AttemptSqlRow[];
+      return rows.map((r) => ({
+        id: r.id,
+        time: r.at,
+        data: {
+          id: r.id,
+          delivery_id: r.delivery_id,
+          connector: r.connector,
+          call_id: r.call_id,
+          order_id: r.order_id,
+          event_id: r.event_id,
+          event_type: r.event_type,
+          outcome: r.outcome,
+          attempts: r.attempts,
+          http_status: r.code,
+          error: r.error,
+          time: isoTime(r.at),
+        },
+      }));
+    },
+    subscribe: (poke) => subscribeTo(outbox, 'attempt', poke),
+  };
+}
