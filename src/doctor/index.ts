@@ -21,6 +21,7 @@ import { AmiClient, AmiError, field, type AmiMessage } from '../asterisk/ami/ind
 import { AriClient } from '../asterisk/ari/index.js';
 import { MIGRATIONS_DIR } from '../db/index.js';
 import { CLICK2CALL_CONTEXT } from '../calls/controllers.js';
+import { ARI_HANGUP_CONTEXT } from '../calls/ari-flow.js';
 
 export type Outcome = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -487,8 +488,19 @@ async function checkDialplan(run: Run, config: Config, client: AmiClient, timeou
   const contexts = shippedContexts();
   for (const context of contexts) {
     const click2call = context.startsWith(CLICK2CALL_CONTEXT);
-    const needed = click2call && config.control === 'ami';
-    const what = click2call ? 'AMI call control' : context === 'from-internal-custom' ? 'masked numbers dialled by operators' : 'the CDR hooks of the events API';
+    // ARI control goes through [callbridge-ari] (CALLBRIDGE_ARI_CONTEXT) and pushes [callbridge-ari-hangup] (CALLBRIDGE_ARI_HANGUP_FACTS)
+    const ariNeeded =
+      config.control === 'ari' && ((config.ari.context !== '' && context === config.ari.context) || (config.ari.hangupFacts && context === ARI_HANGUP_CONTEXT));
+    const needed = (click2call && config.control === 'ami') || ariNeeded;
+    const what = ariNeeded
+      ? `ARI call control; or set ${context === ARI_HANGUP_CONTEXT ? 'CALLBRIDGE_ARI_HANGUP_FACTS=0' : 'CALLBRIDGE_ARI_CONTEXT=off'}`
+      : click2call
+        ? 'AMI call control'
+        : context.startsWith('callbridge-ari')
+          ? 'ARI call control'
+          : context === 'from-internal-custom'
+            ? 'masked numbers dialled by operators'
+            : 'the CDR hooks of the events API';
     try {
       const r = await client.listAction({ Action: 'ShowDialPlan', Context: context }, { timeoutMs });
       if (r.events.length > 0 || field(r.complete, 'listcontexts') !== '0') found.add(context);

@@ -127,6 +127,22 @@ describe('broken setups', () => {
     }
   }, 30_000);
 
+  it('ARI control needs [callbridge-ari] unless CALLBRIDGE_ARI_CONTEXT=off', async () => {
+    const raw = await RawAmi.open(Number(env.CALLBRIDGE_AMI_PORT), 'callbridge', AMI_SECRET);
+    try {
+      expect((await raw.send({ Action: 'Command', Command: 'dialplan remove context callbridge-ari' })).Response).toBe('Success');
+      const ari = await doctor();
+      expect(ari.code).toBe(1);
+      const missing = ari.line('dialplan').find((l) => l.outcome === 'fail')!;
+      expect(missing.text).toMatch(/context \[callbridge-ari\] is not loaded \(ARI call control; or set CALLBRIDGE_ARI_CONTEXT=off\)/);
+      const off = await doctor({ CALLBRIDGE_ARI_CONTEXT: 'off' });
+      expect(off.code).toBe(0);
+    } finally {
+      await raw.send({ Action: 'Command', Command: 'dialplan reload' });
+      raw.close();
+    }
+  }, 30_000);
+
   it('an operator template of a technology Asterisk does not have', async () => {
     const r = await doctor({ CALLBRIDGE_OPERATOR_CHANNEL: 'SIP/{sip}' });
     expect(r.code).toBe(1);

@@ -49,6 +49,24 @@ describe('simulator control', () => {
     expect(run.sim.disconnect('ami')).toBe(0);
   });
 
+  it('disconnect with downMs keeps the link cut: new AMI sessions and ARI requests are dropped until it is over', async () => {
+    run = await startSim();
+    const a = await RawAmi.connect(run.addrs.amiPort);
+    await a.login();
+    expect(run.sim.disconnect('ami', 400)).toBe(1);
+    await a.waitClosed();
+    const during = await RawAmi.connect(run.addrs.amiPort);
+    await during.waitClosed();
+    run.sim.disconnect('ari', 400);
+    const auth = { authorization: `Basic ${Buffer.from(`${ARI_USER}:${ARI_PASSWORD}`).toString('base64')}` };
+    await expect(fetch(`${run.addrs.ariUrl}/ari/asterisk/info`, { headers: auth })).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 450));
+    const after = await RawAmi.connect(run.addrs.amiPort);
+    await after.login();
+    expect((await fetch(`${run.addrs.ariUrl}/ari/asterisk/info`, { headers: auth })).status).toBe(200);
+    expect(run.sim.disconnect('ami')).toBe(1);
+  });
+
   it("disconnect('ari') cuts the websockets; ari-client reconnects and gets events again", async () => {
     run = await startSim();
     const client = await connectAri(run.addrs.ariUrl, ARI_USER, ARI_PASSWORD);
