@@ -10,23 +10,15 @@ import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type Database from 'better-sqlite3';
 import type { RequestInfo } from '../http/app.js';
+import { FINAL_STATUSES } from '../calls/chain.js';
 
 export { metricsRoutes } from './routes.js';
 
 /** At most this many distinct AMI event names are counted by name; the rest count as "other". */
 const MAX_EVENT_TYPES = 300;
 
-const FINAL = new Set([
-  'OPERATOR_OFFLINE',
-  'OPERATOR_NOANSWER',
-  'OPERATOR_BUSY',
-  'CLIENT_NOANSWER',
-  'CLIENT_BUSY',
-  'CLIENT_CANCEL',
-  'OPERATOR_CANCEL',
-  'ERROR',
-  'FINISH',
-]);
+/** the final statuses (calls/chain.ts), for status names read as plain strings */
+const FINAL: ReadonlySet<string> = FINAL_STATUSES;
 
 /** What the connectors report: one row per connector. */
 export interface OutboxCounts {

@@ -17,18 +17,10 @@
  * call.transferred, one per new transfer.
  */
 import type { CallEventType, Direction } from '../connectors/types.js';
+import { FINAL_STATUSES } from '../calls/chain.js';
 
-const FINAL = new Set([
-  'OPERATOR_OFFLINE',
-  'OPERATOR_NOANSWER',
-  'OPERATOR_BUSY',
-  'CLIENT_NOANSWER',
-  'CLIENT_BUSY',
-  'CLIENT_CANCEL',
-  'OPERATOR_CANCEL',
-  'ERROR',
-  'FINISH',
-]);
+/** the final statuses (calls/chain.ts), for status names read as plain strings */
+const FINAL: ReadonlySet<string> = FINAL_STATUSES;
 
 export interface StatusWrite {
   status: string;

@@ -52,6 +52,29 @@ function subscribeTo(notifier: Notifier, event: string, poke: () => void): () =>
   return () => void notifier.off(event, listener);
 }
 
+/** One prepared statement per combination of filters, built by `sql` and kept for reuse. */
+function statementsByFilter(sqlite: Db['$client'], sql: (filter: StreamFilter) => string) {
+  const statements = new Map<string, ReturnType<Db['$client']['prepare']>>();
+  return (filter: StreamFilter) => {
+    const key = `${filter.callId !== undefined}${filter.orderId !== undefined}${filter.sip !== undefined}`;
+    let st = statements.get(key);
+    if (!st) {
+      st = sqlite.prepare(sql(filter));
+      statements.set(key, st);
+    }
+    return st;
+  };
+}
+
+/** The bind values of a filter, with the position and the page size. */
+function bindOf(afterId: number, filter: StreamFilter, limit: number): Record<string, string | number> {
+  const bind: Record<string, string | number> = { after: afterId, limit };
+  if (filter.callId !== undefined) bind.callId = filter.callId;
+  if (filter.orderId !== undefined) bind.orderId = filter.orderId;
+  if (filter.sip !== undefined) bind.sip = filter.sip;
+  return bind;
+}
+
 interface StatusSqlRow {
   id: number;
   call_id: number;
@@ -68,35 +91,22 @@ interface StatusSqlRow {
 /** Call statuses; `calls` emits 'status' after each committed status (CallService). */
 export function statusSource(db: Db, calls: Notifier): StreamSource {
   const sqlite = db.$client;
-  const statements = new Map<string, ReturnType<typeof sqlite.prepare>>();
-  const statement = (filter: StreamFilter) => {
-    const key = `${filter.callId !== undefined}${filter.orderId !== undefined}${filter.sip !== undefined}`;
-    let st = statements.get(key);
-    if (!st) {
-      const where = ['s.id > @after'];
-      if (filter.callId !== undefined) where.push('s.call_id = @callId');
-      if (filter.orderId !== undefined) where.push('s.order_id = @orderId');
-      if (filter.sip !== undefined) where.push("(c.sip = @sip OR json_extract(s.details, '$.sip') = @sip)");
-      st = sqlite.prepare(
-        `SELECT s.id, s.call_id, s.order_id, s.status, s.time, s.details, c.sip, c.phone, c.direction, c.origin
+  const statement = statementsByFilter(sqlite, (filter) => {
+    const where = ['s.id > @after'];
+    if (filter.callId !== undefined) where.push('s.call_id = @callId');
+    if (filter.orderId !== undefined) where.push('s.order_id = @orderId');
+    if (filter.sip !== undefined) where.push("(c.sip = @sip OR json_extract(s.details, '$.sip') = @sip)");
+    return `SELECT s.id, s.call_id, s.order_id, s.status, s.time, s.details, c.sip, c.phone, c.direction, c.origin
            FROM call_statuses s JOIN calls c ON c.id = s.call_id
-          WHERE ${where.join(' AND ')} ORDER BY s.id LIMIT @limit`,
-      );
-      statements.set(key, st);
-    }
-    return st;
-  };
+          WHERE ${where.join(' AND ')} ORDER BY s.id LIMIT @limit`;
+  });
   const latest = sqlite.prepare('SELECT coalesce(max(id), 0) AS id FROM call_statuses');
   return {
     letter: 's',
     kind: 'status',
     latest: () => (latest.get() as { id: number }).id,
     after(afterId, filter, limit) {
-      const bind: Record<string, string | number> = { after: afterId, limit };
-      if (filter.callId !== undefined) bind.callId = filter.callId;
-      if (filter.orderId !== undefined) bind.orderId = filter.orderId;
-      if (filter.sip !== undefined) bind.sip = filter.sip;
-      const rows = statement(filter).all(bind) as StatusSqlRow[];
+      const rows = statement(filter).all(bindOf(afterId, filter, limit)) as StatusSqlRow[];
       return rows.map((r) => ({
         id: r.id,
         time: r.time,
@@ -173,39 +183,26 @@ interface AttemptSqlRow {
  */
 export function deliverySource(db: Db, outbox: Notifier): StreamSource {
   const sqlite = db.$client;
-  const statements = new Map<string, ReturnType<typeof sqlite.prepare>>();
-  const statement = (filter: StreamFilter) => {
-    const key = `${filter.callId !== undefined}${filter.orderId !== undefined}${filter.sip !== undefined}`;
-    let st = statements.get(key);
-    if (!st) {
-      const where = ['a.id > @after'];
-      if (filter.callId !== undefined) where.push('a.call_id = @callId');
-      if (filter.orderId !== undefined) where.push('c.order_id = @orderId');
-      if (filter.sip !== undefined) where.push('c.sip = @sip');
-      st = sqlite.prepare(
-        `SELECT a.id, a.delivery_id, a.connector, a.call_id, a.outcome, a.code, a.error, a.attempts, a.at,
+  const statement = statementsByFilter(sqlite, (filter) => {
+    const where = ['a.id > @after'];
+    if (filter.callId !== undefined) where.push('a.call_id = @callId');
+    if (filter.orderId !== undefined) where.push('c.order_id = @orderId');
+    if (filter.sip !== undefined) where.push('c.sip = @sip');
+    return `SELECT a.id, a.delivery_id, a.connector, a.call_id, a.outcome, a.code, a.error, a.attempts, a.at,
                 e.type AS event_type, e.uuid AS event_id, c.order_id
            FROM outbox_attempts a
            LEFT JOIN outbox_deliveries d ON d.id = a.delivery_id
            LEFT JOIN outbox_events e ON e.id = d.event_id
            LEFT JOIN calls c ON c.id = a.call_id
-          WHERE ${where.join(' AND ')} ORDER BY a.id LIMIT @limit`,
-      );
-      statements.set(key, st);
-    }
-    return st;
-  };
+          WHERE ${where.join(' AND ')} ORDER BY a.id LIMIT @limit`;
+  });
   const latest = sqlite.prepare('SELECT coalesce(max(id), 0) AS id FROM outbox_attempts');
   return {
     letter: 'd',
     kind: 'delivery',
     latest: () => (latest.get() as { id: number }).id,
     after(afterId, filter, limit) {
-      const bind: Record<string, string | number> = { after: afterId, limit };
-      if (filter.callId !== undefined) bind.callId = filter.callId;
-      if (filter.orderId !== undefined) bind.orderId = filter.orderId;
-      if (filter.sip !== undefined) bind.sip = filter.sip;
-      const rows = statement(filter).all(bind) as AttemptSqlRow[];
+      const rows = statement(filter).all(bindOf(afterId, filter, limit)) as AttemptSqlRow[];
       return rows.map((r) => ({
         id: r.id,
         time: r.at,
