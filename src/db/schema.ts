@@ -5,6 +5,7 @@
  * Times are stored as integer epoch milliseconds (UTC) and rendered as ISO 8601
  * at the HTTP edge.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** Current state of every SIP endpoint Asterisk reported. */
@@ -92,6 +93,8 @@ export const calls = sqliteTable(
     index('calls_direction').on(t.direction, t.id),
     index('calls_sip').on(t.sip, t.id),
     index('calls_phone').on(t.phone, t.id),
+    // migration 0004: the busy check reads open calls only
+    index('calls_open_sip').on(t.sip).where(sql`${t.final} = 0`),
   ],
 );
 
@@ -254,6 +257,23 @@ export const connectorCalls = sqliteTable(
     data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
   },
   (t) => [primaryKey({ columns: [t.connector, t.callId] })],
+);
+
+/** CRM connectors: one row per delivery attempt's outcome (migration 0005; the live stream's `delivery` kind). */
+export const outboxAttempts = sqliteTable(
+  'outbox_attempts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    deliveryId: integer('delivery_id').notNull(),
+    connector: text('connector').notNull(),
+    callId: integer('call_id'),
+    outcome: text('outcome', { enum: ['delivered', 'retry', 'failed'] }).notNull(),
+    code: integer('code'),
+    error: text('error'),
+    attempts: integer('attempts').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [index('outbox_attempts_call').on(t.callId)],
 );
 
 export type OutboxEventRow = typeof outboxEvents.$inferSelect;
