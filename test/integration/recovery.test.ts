@@ -129,6 +129,8 @@ describe('AMI control: the AMI link cut and kept down', () => {
 });
 
 describe('ARI control: the ARI link cut and kept down (the AMI link is the second witness)', () => {
+  // the client's channel exists on the PBX (its originate answered), not only CLIENT_CALLTO stored
+  const clientDialled = (h: Harness) => h.sim.channelNames().some((n) => n.startsWith('Local/'));
   const noChannelsLeft = (h: Harness) => waitFor('no channels left', () => h.sim.channelNames().length === 0, 5000);
 
   it('the client hangs up during the gap (F2): FINISH at the real end, the operator left alone is hung up', async () => {
@@ -160,7 +162,7 @@ describe('ARI control: the ARI link cut and kept down (the AMI link is the secon
     // real time: the client answers 1 s after it rings, inside the 1.5 s gap, and talks 3 s
     h = await startHarness({ control: 'ari', timeScale: 1, logLevel: process.env.DEBUG_TEST ? 'debug' : undefined });
     const id = await place(h, '104');
-    await waitFor('client ringing', () => rowOf(h!, id).status === 'CLIENT_CALLTO', 5000);
+    await waitFor('client ringing', () => rowOf(h!, id).status === 'CLIENT_CALLTO' && clientDialled(h!), 5000);
     const back = await cut(h, 'ari', 1500);
     await waitFor('final', () => rowOf(h!, id).final, 12_000);
     const r = rowOf(h, id);
@@ -192,7 +194,7 @@ describe('ARI control: the ARI link cut and kept down (the AMI link is the secon
   it('originated straight into the app, a client answering during the gap (F3) is hung up by Asterisk; the operator is not left in dead air', async () => {
     h = await startHarness({ control: 'ari', timeScale: 0.3, env: { CALLBRIDGE_ARI_CONTEXT: 'off' } });
     const id = await place(h, '103');
-    await waitFor('client ringing', () => rowOf(h!, id).status === 'CLIENT_CALLTO');
+    await waitFor('client ringing', () => rowOf(h!, id).status === 'CLIENT_CALLTO' && clientDialled(h!));
     const back = await cut(h, 'ari', 800);
     await waitFor('final', () => rowOf(h!, id).final, 8000);
     const chain = chainOf(h, id);
