@@ -3,7 +3,7 @@
  * because the CRM is down: after a restart on the same database every event
  * reaches the CRM once, in the order of its call.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { afterEach, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { SimulatedAsterisk } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/daemon.js';
+import { spawnDaemon } from '../helpers/process.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 let child: ChildProcess | undefined;
@@ -24,18 +25,6 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function startDaemon(env: Record<string, string>): { proc: ChildProcess; port: () => Promise<number>; exited: Promise<unknown> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  const port = async () => {
-    const l = await waitFor('HTTP listening', () => out.split('\n').filter((x) => x.startsWith('{')).map((x) => JSON.parse(x) as { msg?: string; port?: number }).find((x) => x.msg === 'HTTP API listening'), 20_000);
-    return l.port!;
-  };
-  return { proc, port, exited };
-}
 
 it('killed with deliveries pending: delivered after the restart, none twice, in order', async () => {
   dir = mkdtempSync(join(tmpdir(), 'callbridge-kill-'));
@@ -54,7 +43,7 @@ it('killed with deliveries pending: delivered after the restart, none twice, in 
     CALLBRIDGE_LOG_LEVEL: 'info',
     CALLBRIDGE_CONNECTORS: JSON.stringify([{ type: 'webhook', url: `${rx.url}/hook`, backoff_ms: 50, backoff_max_ms: 300, max_attempts: 1000 }]),
   };
-  let d = startDaemon(env);
+  let d = spawnDaemon(env);
   child = d.proc;
   let base = `http://127.0.0.1:${await d.port()}`;
   const get = async (path: string) => (await (await fetch(`${base}${path}`)).json()) as any;
@@ -70,7 +59,7 @@ it('killed with deliveries pending: delivered after the restart, none twice, in 
   d.proc.kill('SIGKILL');
   await d.exited;
   await rx.reopen();
-  d = startDaemon(env);
+  d = spawnDaemon(env);
   child = d.proc;
   base = `http://127.0.0.1:${await d.port()}`;
   await waitFor('all delivered', async () => (await get('/api/deliveryList.json?status=pending')).deliveries.length === 0 && rx!.received.length > 0, 20_000);

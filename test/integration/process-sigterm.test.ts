@@ -3,7 +3,7 @@
  * database is consistent, and the call, which ended while the daemon was
  * down, gets exactly one final status at the next start.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { afterEach, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { SimulatedAsterisk } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/daemon.js';
+import { spawnDaemon } from '../helpers/process.js';
 
 let child: ChildProcess | undefined;
 let sim: SimulatedAsterisk | undefined;
@@ -22,18 +23,6 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function startDaemon(env: Record<string, string>): { proc: ChildProcess; port: () => Promise<number>; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const port = async () => {
-    const l = await waitFor('HTTP listening', () => out.split('\n').filter((x) => x.startsWith('{')).map((x) => JSON.parse(x) as { msg?: string; port?: number }).find((x) => x.msg === 'HTTP API listening'), 20_000);
-    return l.port!;
-  };
-  return { proc, port, exited };
-}
 
 it('SIGTERM mid-call: exit 0 within 10 s, database consistent, the call reconciled to one FINISH at the next start', async () => {
   dir = mkdtempSync(join(tmpdir(), 'callbridge-sigterm-'));
@@ -50,7 +39,7 @@ it('SIGTERM mid-call: exit 0 within 10 s, database consistent, the call reconcil
     CALLBRIDGE_CONTROL: 'ami',
     CALLBRIDGE_LOG_LEVEL: 'info',
   };
-  let d = startDaemon(env);
+  let d = spawnDaemon(env);
   child = d.proc;
   let base = `http://127.0.0.1:${await d.port()}`;
   await waitFor('connected', async () => ((await (await fetch(`${base}/health`)).json()) as { status: string }).status === 'ok', 15_000);
@@ -74,7 +63,7 @@ it('SIGTERM mid-call: exit 0 within 10 s, database consistent, the call reconcil
   // the conversation ends while the daemon is down
   expect(sim.hangupPhone('101')).toBe(1);
 
-  d = startDaemon(env);
+  d = spawnDaemon(env);
   child = d.proc;
   base = `http://127.0.0.1:${await d.port()}`;
   const chain = await waitFor('a final status', async () => {
