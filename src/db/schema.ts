@@ -32,7 +32,7 @@ export const operatorHistory = sqliteTable(
     reason: text('reason').notNull(),
     time: integer('time').notNull(),
   },
-  (t) => [index('operator_history_sip_id').on(t.sip, t.id)],
+  (t) => [index('operator_history_sip_id').on(t.sip, t.id), index('operator_history_time').on(t.time, t.id)],
 );
 
 export type EndpointRow = typeof endpoints.$inferSelect;
@@ -95,6 +95,8 @@ export const calls = sqliteTable(
     index('calls_phone').on(t.phone, t.id),
     // migration 0004: the busy check reads open calls only
     index('calls_open_sip').on(t.sip).where(sql`${t.final} = 0`),
+    // migration 0006: the hosted-PBX history (/rest/calls/*.api) selects by start time
+    index('calls_created').on(t.createdAt, t.id),
   ],
 );
 
@@ -278,3 +280,92 @@ export const outboxAttempts = sqliteTable(
 
 export type OutboxEventRow = typeof outboxEvents.$inferSelect;
 export type OutboxDeliveryRow = typeof outboxDeliveries.$inferSelect;
+
+/**
+ * Hosted-PBX REST API (/rest, seed 003): one row per JSESSIONID. Only the
+ * SHA-256 of the session id is stored, so a copy of the database opens no
+ * session; `key_hash` ties a session to the API key that opened it (a key
+ * removed from the configuration ends its sessions).
+ */
+export const restSessions = sqliteTable(
+  'rest_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    keyHash: text('key_hash').notNull(),
+    domain: text('domain').notNull(),
+    /** the operator the API key is bound to (GET /rest/user/status) */
+    ext: text('ext'),
+    createdAt: integer('created_at').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+  },
+  (t) => [index('rest_sessions_seen').on(t.lastSeenAt)],
+);
+
+/** Hosted-PBX REST API: the stable numeric id of each operator (`leg.id`, `/rest/users`). */
+export const restUserIds = sqliteTable('rest_user_ids', {
+  sip: text('sip').primaryKey(),
+  id: integer('id').notNull().unique(),
+});
+
+/** Small pieces of state the daemon keeps across restarts (e.g. the key that signs audio links). */
+export const daemonState = sqliteTable('daemon_state', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});
+
+/**
+ * The contact book (/rest/crm/contacts/v2, seed 003). `fields` keeps the
+ * seed's list of {id, enumCode, values[{id, enumValueCode, lastModified, value}]}
+ * as JSON; the ids inside come from `contact_ids`.
+ */
+export const contacts = sqliteTable(
+  'contacts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    companyTitle: text('company_title'),
+    responsibleUserId: integer('responsible_user_id'),
+    createUserId: integer('create_user_id'),
+    dateCreate: integer('date_create').notNull(),
+    lastModified: integer('last_modified').notNull(),
+    fields: text('fields', { mode: 'json' }).$type<Array<Record<string, unknown>>>().notNull(),
+  },
+  (t) => [index('contacts_modified').on(t.lastModified, t.id), index('contacts_created').on(t.dateCreate, t.id)],
+);
+
+/** The contact book's phone index: every phone value of a contact, digits only (searchByOLNum, caller names). */
+export const contactPhones = sqliteTable(
+  'contact_phones',
+  {
+    digits: text('digits').notNull(),
+    contactId: integer('contact_id')
+      .notNull()
+      .references(() => contacts.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.digits, t.contactId] }), index('contact_phones_contact').on(t.contactId)],
+);
+
+/** Ids of the fields and values inside contacts (the seed gives each its own numeric id). */
+export const contactIds = sqliteTable('contact_ids', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+});
+
+/** Notes of a contact, in the seed's shape (`data` holds the note's fields as JSON). */
+export const contactNotes = sqliteTable(
+  'contact_notes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    contactId: integer('contact_id')
+      .notNull()
+      .references(() => contacts.id, { onDelete: 'cascade' }),
+    dateCreate: integer('date_create').notNull(),
+    lastModified: integer('last_modified').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index('contact_notes_contact').on(t.contactId, t.id)],
+);
+
+export type RestSessionRow = typeof restSessions.$inferSelect;
+export type ContactRow = typeof contacts.$inferSelect;
+export type ContactNoteRow = typeof contactNotes.$inferSelect;
