@@ -3,7 +3,10 @@
  * BENCH_DB_CALLS calls (default 1,000,000; bench/seed.ts) and a baseline one
  * of 1,000 calls are seeded in the same run; each is opened with openDatabase
  * and served by the real Hono app (createApp + callMethods) over HTTP on
- * loopback, and every endpoint is timed one request at a time.
+ * loopback, and every endpoint is timed one request at a time. Then the
+ * hosted-PBX call history (/rest/calls/*.api) is timed on the same database,
+ * once a mix of directions and missed calls is written over it
+ * (bench/rest-history.ts).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +23,7 @@ import type { CallController } from '../src/calls/controller.js';
 import { seedDatabase, prng, type SeedResult } from './seed.js';
 import { envInt } from './stats.js';
 import { progress, section } from './child.js';
+import { restHistoryServer } from './rest-history.js';
 
 export interface EndpointTiming {
   name: string;
@@ -83,33 +87,48 @@ async function measure(path: string, calls: number): Promise<EndpointTiming[]> {
     { name: 'callHistory newest page', path: () => '/api/callHistory.json' },
   ];
 
-  const out: EndpointTiming[] = [];
   try {
-    for (const ep of endpoints) {
-      const get = async () => {
-        const p = ep.path();
-        const t = performance.now();
-        const res = await fetch(base + p);
-        const body = await res.text();
-        const ms = performance.now() - t;
-        if (res.status !== 200) throw new Error(`${p}: HTTP ${res.status} ${body.slice(0, 200)}`);
-        return { ms, bytes: body.length, p };
-      };
-      for (let i = 0; i < 10; i++) await get(); // warm-up
-      const samples: number[] = [];
-      let last = { ms: 0, bytes: 0, p: '' };
-      const t0 = performance.now();
-      while (samples.length < MAX_REQUESTS && (samples.length < MIN_REQUESTS || performance.now() - t0 < BUDGET_MS)) {
-        last = await get();
-        samples.push(last.ms);
-      }
-      out.push({ name: ep.name, example: last.p, samples, bytes: last.bytes });
-    }
+    return await time(base, endpoints);
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     db.$client.close();
   }
+}
+
+/** Times each endpoint one request at a time, after a warm-up. */
+async function time(base: string, endpoints: ReadonlyArray<{ name: string; path: () => string }>): Promise<EndpointTiming[]> {
+  const out: EndpointTiming[] = [];
+  for (const ep of endpoints) {
+    const get = async () => {
+      const p = ep.path();
+      const t = performance.now();
+      const res = await fetch(base + p);
+      const body = await res.text();
+      const ms = performance.now() - t;
+      if (res.status !== 200) throw new Error(`${p}: HTTP ${res.status} ${body.slice(0, 200)}`);
+      return { ms, bytes: body.length, p };
+    };
+    for (let i = 0; i < 10; i++) await get(); // warm-up
+    const samples: number[] = [];
+    let last = { ms: 0, bytes: 0, p: '' };
+    const t0 = performance.now();
+    while (samples.length < MAX_REQUESTS && (samples.length < MIN_REQUESTS || performance.now() - t0 < BUDGET_MS)) {
+      last = await get();
+      samples.push(last.ms);
+    }
+    out.push({ name: ep.name, example: last.p, samples, bytes: last.bytes });
+  }
   return out;
+}
+
+/** The hosted-PBX call history on the same database (the mix is written first). */
+async function measureRest(path: string): Promise<EndpointTiming[]> {
+  const rest = await restHistoryServer(path);
+  try {
+    return await time(rest.base, rest.endpoints);
+  } finally {
+    await rest.close();
+  }
 }
 
 section(async (): Promise<HistoryResult> => {
@@ -126,7 +145,10 @@ section(async (): Promise<HistoryResult> => {
       const seedMs = performance.now() - t0;
       const dbBytes = statSync(path).size;
       progress(`history: timing the endpoints on ${calls.toLocaleString('en-US')} calls`);
-      sizes.push({ seed, seedMs, dbBytes, endpoints: await measure(path, calls) });
+      const endpoints = await measure(path, calls);
+      progress(`history: timing /rest/calls/*.api on ${calls.toLocaleString('en-US')} calls`);
+      endpoints.push(...(await measureRest(path)));
+      sizes.push({ seed, seedMs, dbBytes, endpoints });
       rmSync(path, { force: true });
       rmSync(`${path}-wal`, { force: true });
       rmSync(`${path}-shm`, { force: true });

@@ -50,7 +50,7 @@ export function seedDatabase(path: string, n: number, onProgress?: (done: number
       `INSERT INTO calls (id, origin, direction, control, external_key, request_fingerprint, order_id, sip, phone, status, final, linkedid,
          operator_channel, client_channel, bridge_id, created_at, operator_ring_at, operator_answer_at, client_ring_at, client_answer_at,
          ended_at, billsec, hangup_cause, hangup_cause_text)
-       VALUES (?, 'api', 'outbound', 'ari', ?, ?, ?, ?, ?, 'FINISH', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 42, 16, 'Normal Clearing')`,
+       VALUES (?, 'api', 'outgoing', 'ari', ?, ?, ?, ?, ?, 'FINISH', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 42, 16, 'Normal Clearing')`,
     );
     const insertStatus = db.prepare('INSERT INTO call_statuses (call_id, order_id, status, time, details) VALUES (?, ?, ?, ?, ?)');
     const insertRecording = db.prepare(

@@ -45,6 +45,25 @@ export interface Config {
   /** CALLBRIDGE_METRICS_TOKEN: a token of its own for GET /metrics (an API token is accepted too) */
   metricsToken: string | undefined;
   allowedNetworks: string[];
+  /** X-Forwarded-Proto / X-Forwarded-For from a reverse proxy in front of the daemon are believed */
+  trustProxy: boolean;
+  /** the hosted-PBX REST API (/rest, seed 003) */
+  rest: {
+    /** API keys (`key` or `ext:key`); empty = the API tokens are the keys */
+    keys: Array<{ key: string; ext?: string | undefined }>;
+    /** when set, authorize's `domain` must be this */
+    domain: string | undefined;
+    /** a session ends after this long without a request (ms) */
+    sessionIdleMs: number;
+    /** how long an audioRecUrl link works without a session (ms) */
+    audioLinkTtlMs: number;
+    /** operators' names and e-mails for /rest/users, by extension */
+    users: Record<string, { displayName?: string | undefined; email?: string | undefined }>;
+    /** the company number shown as `trunk` of outgoing calls */
+    trunk: string | undefined;
+  };
+  /** delivered CRM events are pruned after this long (ms); 0 keeps them */
+  outboxRetentionMs: number;
   connectors: unknown[];
   simulate: boolean;
   sim: { amiPort: number; ariPort: number; timeScale: number; extraOperators: number };
@@ -64,7 +83,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** Values of these settings never appear in an error message or a log line. */
-const SECRET_NAME = /TOKEN|SECRET|PASSWORD/;
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD|KEY/;
 
 /** One setting: its variable, its default and the zod schema its text must satisfy. */
 function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: string): T {
@@ -180,6 +199,56 @@ const connectorsSetting = z.string().transform((v, ctx) => {
   }
 });
 
+/** `key` or `ext:key`, comma-separated; the key is 16-256 printable characters without ",". */
+const restKeys = z.string().transform((v, ctx) => {
+  const out: Array<{ key: string; ext?: string }> = [];
+  for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(?:([A-Za-z0-9_.-]{1,40}):)?([\x21-\x7e]{16,256})$/.exec(item);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: 'an item is not "<key>" or "<ext>:<key>" with a key of 16 to 256 printable characters' });
+      return z.NEVER;
+    }
+    out.push(m[1] ? { key: m[2]!, ext: m[1] } : { key: m[2]! });
+  }
+  return out;
+});
+
+const restUser = z
+  .object({
+    displayName: z.string().max(80).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters').optional(),
+    email: z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'must be an e-mail address').optional(),
+  })
+  .strict();
+
+const restUsers = z.string().transform((v, ctx) => {
+  let text = v;
+  if (!v.startsWith('{')) {
+    try {
+      text = readFileSync(v, 'utf8');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is neither a JSON object nor a readable file' });
+      return z.NEVER;
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object {"<ext>": {"displayName": "...", "email": "..."}}' });
+    return z.NEVER;
+  }
+  const r = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'is not an extension'), restUser).safeParse(parsed);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    ctx.addIssue({ code: 'custom', message: `${i.path.join('.') || 'the value'}: ${i.message}` });
+    return z.NEVER;
+  }
+  return r.data;
+});
+
+const durationSeconds = (min: number, max: number) =>
+  z.coerce.number({ message: 'must be a number of seconds' }).int('must be a whole number of seconds').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
 /** Every connector entry checked at start; each mistake is one line naming the setting (ConfigError, exit 2). */
 function validConnectors(entries: unknown[]): unknown[] {
   const { problems } = parseConnectorSettings(entries);
@@ -245,6 +314,16 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     apiTokens,
     metricsToken: env.CALLBRIDGE_METRICS_TOKEN?.trim() ? read(env, 'CALLBRIDGE_METRICS_TOKEN', z.string().regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable characters'), '') : undefined,
     allowedNetworks: read(env, 'CALLBRIDGE_ALLOWED_NETWORKS', list(cidr, 'an IP address or CIDR'), ''),
+    trustProxy: read(env, 'CALLBRIDGE_TRUST_PROXY', bool, '0'),
+    rest: {
+      keys: read(env, 'CALLBRIDGE_REST_API_KEYS', restKeys, ''),
+      domain: env.CALLBRIDGE_REST_DOMAIN?.trim() ? read(env, 'CALLBRIDGE_REST_DOMAIN', z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a domain name'), '') : undefined,
+      sessionIdleMs: read(env, 'CALLBRIDGE_REST_SESSION_IDLE', durationSeconds(60, 30 * 86400), '3600') * 1000,
+      audioLinkTtlMs: read(env, 'CALLBRIDGE_REST_AUDIO_LINK_TTL', durationSeconds(60, 366 * 86400), '604800') * 1000,
+      users: read(env, 'CALLBRIDGE_REST_USERS', restUsers, '{}'),
+      trunk: env.CALLBRIDGE_REST_TRUNK?.trim() ? read(env, 'CALLBRIDGE_REST_TRUNK', z.string().regex(/^\+?[0-9A-Za-z_.-]{1,40}$/, 'must be a phone number'), '') : undefined,
+    },
+    outboxRetentionMs: read(env, 'CALLBRIDGE_OUTBOX_RETENTION_DAYS', z.coerce.number({ message: 'must be a number of days' }).int('must be a whole number of days').min(0, 'must be 0 (keep) or more days').max(3650, 'must be at most 3650'), '30') * 86_400_000,
     connectors: validConnectors(read(env, 'CALLBRIDGE_CONNECTORS', connectorsSetting, '[]')),
     simulate,
     sim: {

@@ -12,6 +12,7 @@ import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { databaseHealth, openDatabase, type Db } from './db/index.js';
 import { AmiClient, EVENT_CLASSES, EVENT_FILTERS } from './asterisk/ami/index.js';
+import { field } from './asterisk/ami/message.js';
 import { AriClient } from './asterisk/ari/index.js';
 import { SimulatedAsterisk } from './simulator/index.js';
 import { createApp, type ApiMethod, type Env, type RouteGroup } from './http/app.js';
@@ -42,6 +43,13 @@ import { StreamHub } from './stream/hub.js';
 import { deliverySource, presenceSource, statusSource } from './stream/sources.js';
 import { streamRoutes } from './stream/http.js';
 import { uiRoutes } from './ui/routes.js';
+import { CallUuids } from './calls/uuids.js';
+import { CallHangup } from './calls/hangup.js';
+import { ContactStore } from './contacts/store.js';
+import { RestSessions } from './rest/sessions.js';
+import { UserDirectory } from './rest/users.js';
+import { AudioLinks } from './rest/audio-links.js';
+import { restRoutes } from './rest/routes.js';
 
 /** How often open calls are compared with Asterisk's channels while connected. */
 const RECONCILE_EVERY_MS = 60_000;
@@ -138,9 +146,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const outbox = new Outbox(callStore, createConnectors(config.connectors), {
     log: log.child({ component: 'connectors' }),
     urlOf: (id) => `${baseUrl}/recordings/${id}`,
+    retentionMs: config.outboxRetentionMs,
   });
   const callSettings = callSettingsClient(outbox.connectors, log.child({ component: 'connectors' }));
-  const callerName = callSettings ? async (phone: string) => (await callSettings.lookup(phone)).name ?? undefined : undefined;
+  // the caller name on the operator's phone: the CRM's (call.settings), else the contact book's
+  const contacts = new ContactStore(db);
+  const callerName = async (phone: string) => (callSettings ? ((await callSettings.lookup(phone)).name ?? undefined) : undefined) ?? contacts.callerName(phone);
   const calls = new CallService(callStore, presence, controller, settings, callLog, Date.now, outbox.enabled ? outbox : undefined, callerName);
   const pbxCalls = new PbxCallService(
     amiClient,
@@ -189,7 +200,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     log: log.child({ component: 'events' }),
     bus: domainBus,
   });
-  const apiMethods: ApiMethod[] = [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...callListMethods(callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...eventApi, ...outboxMethods(outbox), ...callSettingsMethods(callSettings)];
+  const apiMethods: ApiMethod[] = [...presenceMethods(store), ...callMethods(calls, callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...callListMethods(callStore, { sipPattern: config.sipPattern, urlOf: (id) => `${baseUrl}/recordings/${id}` }), ...eventApi, ...outboxMethods(outbox), ...callSettingsMethods(callSettings, (phone) => contacts.callerName(phone))];
   // metrics (/metrics) and the API document (/openapi.json, /docs)
   metrics.attach({ ami: amiClient, ari: ariClient, calls, db });
   if (outbox.enabled) {
@@ -200,6 +211,39 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       else if (a.outcome === 'failed') outboxMetrics.failed(a.connector);
     });
   }
+  // the hosted-PBX REST API (/rest): its own sessions; API keys, else the API tokens
+  const restSessions = new RestSessions(db, {
+    keys: config.rest.keys.length > 0 ? config.rest.keys : config.apiTokens.map((key) => ({ key })),
+    idleMs: config.rest.sessionIdleMs,
+  });
+  const users = new UserDirectory(db, () => store.all(), { users: config.rest.users }, async (ext) => {
+    if (!amiClient.connected || !config.sipPattern.test(ext) || !/^[A-Za-z0-9_.-]{1,80}$/.test(ext)) return undefined;
+    const res = await amiClient.action({ Action: 'Getvar', Variable: `PJSIP_ENDPOINT(${ext},callerid)` });
+    return field(res, 'value');
+  });
+  const uuids = new CallUuids(db);
+  routes.push(
+    restRoutes({
+      sessions: restSessions,
+      users,
+      uuids,
+      store: callStore,
+      contacts,
+      audio: new AudioLinks(db, config.rest.audioLinkTtlMs),
+      hangup: new CallHangup(db, amiClient),
+      makeCall: (input) => calls.makeCall({ ...input, orderId: null, externalKey: undefined }),
+      presence: (ext) => presence.status(ext),
+      openCalls: () => [...callStore.open('api'), ...callStore.open('pbx')].sort((a, b) => a.id - b.id),
+      baseUrl: () => baseUrl,
+      sipPattern: config.sipPattern,
+      domain: config.rest.domain,
+      trunk: config.rest.trunk,
+      trustProxy: config.trustProxy,
+      log: log.child({ component: 'rest' }),
+    }),
+  );
+  const sessionSweep = setInterval(() => restSessions.sweep(), 3_600_000);
+  sessionSweep.unref();
   routes.push(metricsRoutes(metrics, { metricsToken: config.metricsToken, apiTokens: config.apiTokens }));
   routes.push(...docsRoutes({ methods: () => apiMethods, routes: () => routes, tokens: config.apiTokens.length > 0 }));
   const app = createApp({
@@ -235,6 +279,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       await new Promise<void>((resolve) => server.close(() => resolve()));
       feed.stop();
       clearInterval(reconcileTimer);
+      clearInterval(sessionSweep);
       ariClient?.off('connected', reconcile);
       amiClient.off('connected', reconcile);
       await controller.stop();

@@ -8,6 +8,8 @@ import { Readable } from 'node:stream';
 import type { RouteGroup } from '../http/app.js';
 import { ApiError } from '../http/errors.js';
 import type { CallStore } from './store.js';
+import type { Context } from 'hono';
+import type { RecordingRow } from '../db/schema.js';
 
 const CONTENT_TYPE: Readonly<Record<string, string>> = {
   wav: 'audio/wav',
@@ -32,6 +34,33 @@ export function parseRange(header: string | undefined, size: number): { start: n
   const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
   if (start >= size || end < start) return null;
   return { start, end };
+}
+
+/** Streams a recording's file: its content type, one Range (206), 416 outside the file, HEAD without a body. */
+export async function streamRecording(c: Context, rec: Pick<RecordingRow, 'file' | 'format' | 'name'>): Promise<Response> {
+  let size: number;
+  try {
+    size = (await stat(rec.file)).size;
+  } catch {
+    throw new ApiError('NOT_FOUND', 'the recording file is not on disk (yet)');
+  }
+  const type = CONTENT_TYPE[rec.format] ?? 'application/octet-stream';
+  const headers: Record<string, string> = {
+    'content-type': type,
+    'accept-ranges': 'bytes',
+    'content-disposition': `attachment; filename="${rec.name}.${rec.format}"`,
+  };
+  const range = parseRange(c.req.header('range'), size);
+  if (range === null) {
+    return c.body(null, 416, { ...headers, 'content-range': `bytes */${size}` });
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  const length = size === 0 ? 0 : end - start + 1;
+  headers['content-length'] = String(length);
+  if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  if (c.req.method === 'HEAD' || length === 0) return c.body(null, range ? 206 : 200, headers);
+  const stream = Readable.toWeb(createReadStream(rec.file, { start, end })) as ReadableStream<Uint8Array>;
+  return c.body(stream, range ? 206 : 200, headers);
 }
 
 export function recordingRoutes(store: CallStore): RouteGroup {
@@ -62,29 +91,7 @@ export function recordingRoutes(store: CallStore): RouteGroup {
       app.get('/recordings/:id{[0-9]{1,15}}', async (c) => {
         const rec = store.recording(Number(c.req.param('id')));
         if (!rec) throw new ApiError('NOT_FOUND', 'no such recording');
-        let size: number;
-        try {
-          size = (await stat(rec.file)).size;
-        } catch {
-          throw new ApiError('NOT_FOUND', 'the recording file is not on disk (yet)');
-        }
-        const type = CONTENT_TYPE[rec.format] ?? 'application/octet-stream';
-        const headers: Record<string, string> = {
-          'content-type': type,
-          'accept-ranges': 'bytes',
-          'content-disposition': `attachment; filename="${rec.name}.${rec.format}"`,
-        };
-        const range = parseRange(c.req.header('range'), size);
-        if (range === null) {
-          return c.body(null, 416, { ...headers, 'content-range': `bytes */${size}` });
-        }
-        const { start, end } = range ?? { start: 0, end: size - 1 };
-        const length = size === 0 ? 0 : end - start + 1;
-        headers['content-length'] = String(length);
-        if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
-        if (c.req.method === 'HEAD' || length === 0) return c.body(null, range ? 206 : 200, headers);
-        const stream = Readable.toWeb(createReadStream(rec.file, { start, end })) as ReadableStream<Uint8Array>;
-        return c.body(stream, range ? 206 : 200, headers);
+        return streamRecording(c, rec);
       });
     },
   };

@@ -18,7 +18,8 @@ import { wavDurationSeconds } from './wav.js';
 export interface MakeCallInput {
   sip: string;
   phone: string;
-  orderId: string;
+  /** the CRM's order; null for calls placed through the hosted-PBX REST API */
+  orderId: string | null;
   externalKey: string | undefined;
 }
 

@@ -21,13 +21,19 @@ const schema = z.object({
   field: z.enum(['name', 'ext'], { message: 'must be name or ext' }).default('name'),
 });
 
-export function callSettingsMethods(client: CallSettingsClient | undefined): ApiMethod[] {
+/**
+ * `contactName` (the contact book, /rest/crm/contacts/v2) names a caller the
+ * CRM does not, or answers alone when no CRM is configured.
+ */
+export function callSettingsMethods(client: CallSettingsClient | undefined, contactName?: (phone: string) => string | undefined): ApiMethod[] {
   const answer = async (params: Params) => {
     const p = parse(schema, Object.fromEntries(Object.entries(params).filter(([k, v]) => k !== 'token' && v !== '')));
-    if (!client) throw new ApiError('NOT_FOUND', 'no phonet connector with call_settings_url is configured');
+    if (!client && !contactName) throw new ApiError('NOT_FOUND', 'no phonet connector with call_settings_url is configured');
     // a withheld number is nobody the CRM can know
-    const found = /^\+?[0-9*#]+$/.test(p.phone) ? await client.lookup(p.phone, p.did) : { name: null, responsibleExt: null, known: false, cached: false };
-    return { p, found };
+    const dialable = /^\+?[0-9*#]+$/.test(p.phone);
+    const found = dialable && client ? await client.lookup(p.phone, p.did) : { name: null, responsibleExt: null, known: false, cached: false };
+    const fromBook = found.name === null && dialable ? contactName?.(p.phone) : undefined;
+    return { p, found: fromBook ? { ...found, name: fromBook, known: true } : found };
   };
   return [
     {
@@ -36,8 +42,8 @@ export function callSettingsMethods(client: CallSettingsClient | undefined): Api
         tag: 'connectors',
         summary: "The CRM's name and responsible employee of a caller (phonet call.settings)",
         description:
-          'For the dialplan of inbound calls. Asks the phonet connector\'s `call_settings_url` (cached 5 minutes for a known contact, 1 minute for an unknown one) and answers within its `call_settings_timeout_ms`. ' +
-          '`/api/callSettings.txt` answers the `field` asked for (`name`, or `ext`: the responsible employee\'s extension) as text/plain, or 404 with an empty body when the CRM has none. NOT_FOUND when no phonet connector has a call_settings_url.',
+          'For the dialplan of inbound calls. Asks the phonet connector\'s `call_settings_url` (cached 5 minutes for a known contact, 1 minute for an unknown one) and answers within its `call_settings_timeout_ms`; a caller the CRM does not name is looked up in the contact book (/rest/crm/contacts/v2). ' +
+          '`/api/callSettings.txt` answers the `field` asked for (`name`, or `ext`: the responsible employee\'s extension) as text/plain, or 404 with an empty body when the CRM has none. NOT_FOUND when no phonet connector has a call_settings_url and the contact book is off.',
         params: schema,
         errors: ['NOT_FOUND'],
         text: "the caller's name (field=name) or the responsible employee's extension (field=ext); 404 with an empty body when unknown",

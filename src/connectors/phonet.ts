@@ -50,7 +50,7 @@ export function phonetBody(ev: OutboundEvent, opts: PhonetOptions, serverTime: n
   const call = ev.call;
   if (!event || !call) return null;
   const legOf = (ext: string | null) =>
-    ext === null ? null : { id: /^\d{1,15}$/.test(ext) ? Number(ext) : null, ext, displayName: opts.display_names?.[ext] ?? ext };
+    ext === null ? null : { id: /^[1-9]\d{0,14}$/.test(ext) ? Number(ext) : null, ext, displayName: opts.display_names?.[ext] ?? ext };
   const rung = typeof ev.data.sip === 'string' && ev.data.sip !== '' ? ev.data.sip : null;
   const operator = event === 'call.dial' ? (rung ?? call.sip ?? call.operators[0] ?? null) : (call.sip ?? rung ?? call.operators[0] ?? null);
   const internal = call.direction === 'internal';

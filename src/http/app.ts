@@ -40,6 +40,8 @@ export interface RouteGroup {
   open?: boolean;
   /** how /openapi.json describes the group's routes */
   doc?: readonly RouteDoc[];
+  /** the group's own answer to an error thrown in its routes (undefined: the API's error envelope) */
+  error?(err: unknown, c: Context<Env>): Response | undefined;
 }
 
 /** One answered request, for metrics: `route` is `/api/<first name>`, a group's prefix, `/health`, or `other`. */
@@ -185,7 +187,12 @@ export function createApp(opts: AppOptions): Hono<Env> {
   for (const group of opts.routes ?? []) if (!apiGroup(group)) group.install(app);
 
   app.notFound((c) => fail(c, new ApiError('NOT_FOUND', 'no such path')));
+  const groupErrors = (opts.routes ?? []).flatMap((g) => (g.error ? [g.error.bind(g)] : []));
   app.onError((err, c) => {
+    for (const answer of groupErrors) {
+      const res = answer(err, c);
+      if (res) return res;
+    }
     if (err instanceof ApiError) return fail(c, err);
     opts.log.error({ err, path: pathname(c.req.url) }, 'request failed');
     return fail(c, new ApiError('INTERNAL', 'internal error'));

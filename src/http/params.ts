@@ -133,7 +133,7 @@ function queryBytes(url: string): Uint8Array {
 }
 
 /** The body, at most maxBytes (PAYLOAD_TOO_LARGE beyond). */
-async function readBody(req: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBody(req: Request, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', 'request body is too large');
   const declared = req.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge();

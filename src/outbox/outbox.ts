@@ -4,7 +4,8 @@
  * domain events (derive.ts), stores each once with the call's snapshot, and
  * one pending delivery per connector that wants it, in that same transaction.
  * Events-API facts arrive from the domain bus after their own commit and are
- * stored the same way. One delivery worker per connector sends them.
+ * stored the same way. One delivery worker per connector sends them, and the
+ * retention (retention.ts) removes what was delivered long enough ago.
  */
 import { randomUUID } from 'node:crypto';
 import type { CallTap } from '../calls/service.js';
@@ -17,6 +18,7 @@ import { API_EVENT_TYPES, type ApiEventType, type CallSnapshot, type Connector, 
 import { deriveCallEvents, type DerivedEvent } from './derive.js';
 import { OutboxStore } from './store.js';
 import { DeliveryWorker, type ConnectorHealth } from './worker.js';
+import { DEFAULT_RETENTION_MS, OutboxRetention } from './retention.js';
 
 type ChainRow = { status: string; time: number; details: Record<string, unknown> };
 type RecordingRef = Pick<RecordingRow, 'id' | 'file' | 'format' | 'size' | 'duration' | 'startedAt' | 'endedAt'>;
@@ -28,10 +30,13 @@ export interface OutboxOptions {
   /** download URL of a recording */
   urlOf: (recordingId: number) => string;
   now?: () => number;
+  /** delivered deliveries (their attempts, and events none is left for) older than this are removed; 0 keeps them forever; default 30 days */
+  retentionMs?: number;
 }
 
 export class Outbox implements CallTap {
   readonly store: OutboxStore;
+  readonly retention: OutboxRetention;
   private readonly workers: DeliveryWorker[];
   private readonly now: () => number;
 
@@ -43,18 +48,21 @@ export class Outbox implements CallTap {
     this.store = new OutboxStore(calls.db);
     this.now = opts.now ?? Date.now;
     this.workers = connectors.map((c) => new DeliveryWorker(c, this.store, opts.log.child({ connector: c.settings.name }), this.now));
+    this.retention = new OutboxRetention(calls.db, { retentionMs: opts.retentionMs ?? DEFAULT_RETENTION_MS, log: opts.log, now: this.now });
   }
 
   get enabled(): boolean {
     return this.connectors.length > 0;
   }
 
+  /** Starts the workers, and the retention (even without connectors: rows of an earlier configuration are pruned too). */
   start(): void {
     for (const w of this.workers) w.start();
+    this.retention.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.stop()));
+    await Promise.all([this.retention.stop(), ...this.workers.map((w) => w.stop())]);
   }
 
   health(): Record<string, ConnectorHealth> {

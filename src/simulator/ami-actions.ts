@@ -137,7 +137,14 @@ function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: s
       const variable = msg.get('Variable') ?? '';
       const ch = channelOf(world, s, msg);
       if (ch === null) return true;
-      const value = ch ? ch.vars.get(variable) : world.globalVars.get(variable);
+      // PJSIP_ENDPOINT(<endpoint>,callerid) without a channel: Asterisk evaluates the function on a dummy channel
+      const endpointCid = /^PJSIP_ENDPOINT\(([^,()]+),callerid\)$/i.exec(variable);
+      const ep = !ch && endpointCid ? world.endpoints.get(endpointCid[1]!) : undefined;
+      if (!ch && endpointCid && !ep) {
+        s.send(response('Error', msg, [['Message', 'Failed to execute function']]));
+        return true;
+      }
+      const value = ep ? (ep.callerName ? `"${ep.callerName}" <${ep.sip}>` : '') : ch ? ch.vars.get(variable) : world.globalVars.get(variable);
       s.send(response('Success', msg, [['Variable', variable], ['Value', value ?? '']]));
       return true;
     }

@@ -62,6 +62,7 @@ function served(): Set<string> {
   const methods = (h.daemon.app as any).routes as Array<{ method: string; path: string }>;
   for (const r of methods) {
     if (r.path === '/*' && r.method === 'ALL') continue; // middleware
+    if (r.path === '/rest/*' && r.method === 'ALL') continue; // the /rest session check and its plain-text 404
     if (r.path.startsWith('/api/:method')) continue; // the API methods, listed below
     for (const p of expand(r.path)) out.add(`${r.method} ${p}`);
   }

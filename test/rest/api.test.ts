@@ -1,0 +1,255 @@
+/**
+ * The hosted-PBX REST API end to end against the simulated Asterisk, as a CRM
+ * written for the hosted PBX uses it: authorize and keep the JSESSIONID
+ * cookie, list users and their status, makeCall, poll the active calls while
+ * the call rings and talks, read company.api, download the recording with
+ * Range, hang a call up, and the contact book naming the caller on the
+ * operator's phone. Every answer is checked against the seed's field names
+ * and types.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { startHarness, waitFor, type Harness } from '../helpers/daemon.js';
+import { calls, restSessions } from '../../src/db/schema.js';
+
+const KEY = 'rest-key-0123456789abcdef';
+const BOUND_KEY = 'rest-key-bound-0123456789';
+const SEED_DOMAIN = 'clinic.example.com';
+
+let h: Harness;
+let cookie = '';
+const amiActions: Array<Record<string, string>> = [];
+const originates: string[] = [];
+
+async function rest(path: string, init: RequestInit & { jar?: string } = {}): Promise<{ status: number; text: string; json: any; headers: Headers }> {
+  const headers = new Headers(init.headers);
+  const jar = init.jar ?? cookie;
+  if (jar) headers.set('cookie', jar);
+  const res = await fetch(`http://127.0.0.1:${h.daemon.port}${path}`, { ...init, headers });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json, headers: res.headers };
+}
+
+async function authorize(apiKey: string, domain = SEED_DOMAIN) {
+  return rest('/rest/security/authorize', { method: 'POST', jar: '', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain, apiKey }) });
+}
+
+const jsessionOf = (headers: Headers): string => /JSESSIONID=([0-9a-f]{64})/.exec(headers.get('set-cookie') ?? '')?.[1] ?? '';
+
+beforeAll(async () => {
+  h = await startHarness({
+    control: 'ari',
+    env: {
+      CALLBRIDGE_REST_API_KEYS: `${KEY},102:${BOUND_KEY}`,
+      CALLBRIDGE_REST_DOMAIN: SEED_DOMAIN,
+      CALLBRIDGE_REST_USERS: JSON.stringify({ '101': { email: 'ivan@clinic.example.com' }, '103': { displayName: 'Reception', email: 'desk@clinic.example.com' } }),
+      CALLBRIDGE_REST_TRUNK: '+380442246595',
+    },
+  });
+  h.sim.on('amiAction', (a: { fields: Record<string, string | string[]> }) => {
+    amiActions.push(Object.fromEntries(Object.entries(a.fields).map(([k, v]) => [k.toLowerCase(), String(v)])));
+  });
+  h.sim.on('ariRequest', (r: { method: string; path: string; query: Record<string, string> }) => {
+    if (r.method === 'POST' && r.path.startsWith('/channels') && r.query.callerId !== undefined) originates.push(`${r.query.endpoint} ${r.query.callerId}`);
+  });
+}, 30_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('sessions', () => {
+  it('every /rest path but authorize answers 403 in plain text without a session', async () => {
+    for (const p of ['/rest/users', '/rest/calls/active/v3', '/rest/calls/company.api?timeFrom=0&timeTo=1', '/rest/crm/contacts/v2/1', '/rest/user/status']) {
+      const r = await rest(p, { jar: '' });
+      expect(r.status, p).toBe(403);
+      expect(r.headers.get('content-type'), p).toMatch(/^text\/plain/);
+    }
+    const forged = await rest('/rest/users', { jar: `JSESSIONID=${'a'.repeat(64)}` });
+    expect(forged.status).toBe(403);
+  });
+
+  it('a bad key, a bad domain and a malformed body are refused, naming the field', async () => {
+    expect((await authorize('not-the-key-0123456789')).status).toBe(403);
+    expect((await authorize(KEY, 'other.example.com')).status).toBe(403);
+    const noKey = await rest('/rest/security/authorize', { method: 'POST', jar: '', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: SEED_DOMAIN }) });
+    expect(noKey.status).toBe(400);
+    expect(noKey.text).toMatch(/^apiKey:/);
+  });
+
+  it('a valid key opens a session: HttpOnly JSESSIONID, stored hashed, usable at once', async () => {
+    const r = await authorize(KEY);
+    expect(r.status).toBe(200);
+    const setCookie = r.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^JSESSIONID=[0-9a-f]{64}; /);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).not.toMatch(/Secure/); // plain http, no trusted proxy
+    const id = jsessionOf(r.headers);
+    cookie = `JSESSIONID=${id}`;
+    const rows = h.daemon.db.select().from(restSessions).all();
+    expect(rows.some((row) => row.idHash === id)).toBe(false);
+    expect(rows.some((row) => row.domain === SEED_DOMAIN)).toBe(true);
+    expect((await rest('/rest/users')).status).toBe(200);
+  });
+
+  it('the session survives a daemon restart', async () => {
+    await h.restart();
+    expect((await rest('/rest/users')).status).toBe(200);
+  });
+});
+
+describe('users', () => {
+  it('GET /rest/users: id, displayName (Asterisk caller ID or configured), ext, email', async () => {
+    const r = await rest('/rest/users');
+    expect(r.status).toBe(200);
+    const users = r.json as Array<Record<string, unknown>>;
+    for (const u of users) {
+      expect(Object.keys(u).sort()).toEqual(['displayName', 'email', 'ext', 'id']);
+      expect(typeof u.id).toBe('number');
+      expect(typeof u.ext).toBe('string');
+      expect(typeof u.displayName).toBe('string');
+    }
+    expect(users.find((u) => u.ext === '101')).toEqual({ id: 101, displayName: 'Operator 101', ext: '101', email: 'ivan@clinic.example.com' });
+    expect(users.find((u) => u.ext === '103')).toEqual({ id: 103, displayName: 'Reception', ext: '103', email: 'desk@clinic.example.com' });
+    expect(users.find((u) => u.ext === '104')).toEqual({ id: 104, displayName: 'Operator 104', ext: '104', email: null });
+    // the name came from Asterisk: a Getvar of the endpoint's callerid, no channel
+    expect(amiActions.some((a) => a.action === 'Getvar' && a.variable === 'PJSIP_ENDPOINT(101,callerid)' && a.channel === undefined)).toBe(true);
+  });
+
+  it('GET /rest/user/status: the bound operator, 0 online / 1 offline / 2 not monitored', async () => {
+    const bound = jsessionOf((await authorize(BOUND_KEY)).headers);
+    expect((await rest('/rest/user/status', { jar: `JSESSIONID=${bound}` })).json).toEqual({ status: 0, ext: '102', presence: 'online' });
+    expect((await rest('/rest/user/status?ext=106')).json).toMatchObject({ status: 1, ext: '106' });
+    expect((await rest('/rest/user/status')).json).toEqual({ status: 2 });
+    expect((await rest('/rest/user/status?ext=1%0d2')).status).toBe(400);
+  });
+});
+
+describe('makeCall, active calls, history, recording', () => {
+  it('places the same click-to-call as /api/makeCall, followed through active/v3, company.api and the audio', async () => {
+    const bad = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ legExt: '101', otherLegNum: '12\r\n34' }) });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/^otherLegNum:/);
+    const offline = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ legExt: 106, otherLegNum: '+79001234560' }) });
+    expect(offline.status).toBe(409);
+    expect(offline.headers.get('content-type')).toMatch(/^text\/plain/);
+
+    const from = Date.now();
+    // as the seed's curl sends it: legExt a JSON number
+    const r = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"legExt":101,"otherLegNum":"+79001234560"}' });
+    expect(r.status).toBe(200);
+    expect(Object.keys(r.json)).toEqual(['uuid']);
+    const uuid = r.json.uuid as string;
+    expect(uuid).toMatch(/^[0-9a-f]{32}$/);
+
+    const ringing = await waitFor('the call in active/v3', async () => (await rest('/rest/calls/active/v3')).json?.find((c: any) => c.uuid === uuid));
+    expect(Object.keys(ringing).sort()).toEqual(['bridgeAt', 'dialAt', 'lastEvent', 'leg', 'leg2', 'lgDirection', 'otherLegs', 'parentUuid', 'trunkName', 'trunkNum', 'uuid'].sort());
+    expect(ringing).toMatchObject({ parentUuid: null, lastEvent: 'call.dial', bridgeAt: null, lgDirection: 2, leg: { id: 101, ext: '101', displayName: 'Operator 101' }, leg2: null, trunkNum: '+380442246595' });
+    expect(ringing.otherLegs).toEqual([{ id: null, name: null, num: '+79001234560', companyName: null, url: null }]);
+    expect(ringing.dialAt).toBeGreaterThanOrEqual(from);
+
+    const talking = await waitFor('call.bridge', async () => (await rest('/rest/calls/active/v3')).json?.find((c: any) => c.uuid === uuid && c.lastEvent === 'call.bridge'));
+    expect(talking.bridgeAt).toBeGreaterThanOrEqual(talking.dialAt);
+    await waitFor('the call to leave active/v3', async () => !(await rest('/rest/calls/active/v3')).json.some((c: any) => c.uuid === uuid), 20_000);
+
+    const row = await waitFor('FINISH and its recording', () => {
+      const c = h.daemon.db.select().from(calls).all().find((x) => x.final && x.phone === '+79001234560' && x.sip === '101' && x.status === 'FINISH');
+      return c && h.daemon.calls !== undefined ? c : undefined;
+    });
+    // the same status chain as /api/makeCall
+    const chain = await h.api(`/api/callHistory.json?call_id=${row.id}`);
+    expect(chain.body.history.map((s: any) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP', 'FINISH']);
+
+    const history = await waitFor('company.api with the audio link', async () => {
+      const list = (await rest(`/rest/calls/company.api?timeFrom=${from - 1}&timeTo=${Date.now() + 1000}`)).json as any[];
+      return list.find((c) => c.uuid === uuid && c.audioRecUrl);
+    });
+    expect(history).toMatchObject({ lgDirection: 2, otherLegNum: '+79001234560', otherLegName: '+79001234560', leg: { id: 101, type: 1, ext: '101', displayName: 'Operator 101' }, leg2: null, disposition: 0, transferHistory: '101' });
+    expect(history.billSecs).toBe(row.billsec);
+    expect(typeof history.endAt).toBe('number');
+    expect(history.audioRecUrl).toMatch(new RegExp(`/rest/public/calls/${uuid}/audio\\?expires=\\d+&sig=[0-9a-f]{32}$`));
+
+    // the signed link works without a session, with a Range
+    const link = new URL(history.audioRecUrl);
+    const part = await rest(`${link.pathname}${link.search}`, { jar: '', headers: { range: 'bytes=0-43' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-type')).toBe('audio/wav');
+    expect(part.headers.get('content-range')).toMatch(/^bytes 0-43\/\d+$/);
+    // unsigned, or with a wrong signature: only with the session
+    expect((await rest(link.pathname, { jar: '' })).status).toBe(403);
+    expect((await rest(`${link.pathname}?expires=${link.searchParams.get('expires')}&sig=${'0'.repeat(32)}`, { jar: '' })).status).toBe(403);
+    const whole = await rest(link.pathname);
+    expect(whole.status).toBe(200);
+    expect(Number(whole.headers.get('content-length'))).toBeGreaterThan(44);
+    expect((await rest(`/rest/public/calls/${'f'.repeat(32)}/audio`)).status).toBe(404);
+  }, 40_000);
+
+  it('hangs a talking call up over the PBX; an unknown uuid is 404', async () => {
+    expect((await rest(`/rest/calls/active/${'e'.repeat(32)}/hangup`)).status).toBe(404);
+    const r = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ legExt: '104', otherLegNum: '79001234569' }) });
+    const uuid = r.json.uuid as string;
+    await waitFor('talking', async () => (await rest('/rest/calls/active/v3')).json?.find((c: any) => c.uuid === uuid && c.lastEvent === 'call.bridge'));
+    const hang = await rest(`/rest/calls/active/${uuid}/hangup`);
+    expect(hang.status).toBe(200);
+    expect(amiActions.some((a) => a.action === 'Hangup' && /^PJSIP\/104-/.test(a.channel ?? ''))).toBe(true);
+    const done = await waitFor('the call to end', () => h.daemon.db.select().from(calls).all().find((c) => c.phone === '79001234569' && c.final));
+    expect(done.status).toBe('FINISH');
+    expect((await rest(`/rest/calls/active/${uuid}/hangup`)).status).toBe(404);
+  }, 30_000);
+
+  it('an inbound PBX call shows in active/v3 (lgDirection 4, trunk = DID) and in company.api with directions=4', async () => {
+    const from = Date.now();
+    const { linkedid } = h.sim.inboundCall({ from: '79001234550', did: '74950001000', operators: '105', outcome: 'answer' });
+    const live = await waitFor('the inbound call in active/v3', async () => (await rest('/rest/calls/active/v3')).json?.find((c: any) => c.lgDirection === 4 && c.otherLegs?.[0]?.num === '79001234550'));
+    expect(live).toMatchObject({ trunkNum: '74950001000', trunkName: '74950001000', leg2: null });
+    await waitFor('the call to end', () => h.daemon.db.select().from(calls).where(eq(calls.linkedid, linkedid)).get()?.final);
+    const list = (await rest(`/rest/calls/company.api?timeFrom=${from - 1}&timeTo=${Date.now()}&directions=4`)).json as any[];
+    expect(list.map((c) => c.lgDirection)).toEqual(list.map(() => 4));
+    expect(list.find((c) => c.otherLegNum === '79001234550')).toMatchObject({ disposition: 0, leg: { ext: '105' }, trunk: '74950001000' });
+    const outgoingOnly = (await rest(`/rest/calls/company.api?timeFrom=${from - 1}&timeTo=${Date.now()}&directions=2`)).json as any[];
+    expect(outgoingOnly.some((c) => c.otherLegNum === '79001234550')).toBe(false);
+  }, 30_000);
+});
+
+describe('the contact book', () => {
+  it('names the caller on the operator phone and in otherLegs when no CRM answers call.settings', async () => {
+    const created = await rest('/rest/crm/contacts/v2/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ firstName: 'Petro', lastName: 'Petrenko', fields: [{ enumCode: 'Телефон', values: [{ enumValueCode: 'Рабочий', value: '+79001234530' }] }] }),
+    });
+    expect(created.status).toBe(200);
+    const id = created.json.id as number;
+    const found = await rest('/rest/crm/contacts/v2/searchByOLNum?otherLegNum=89001234530');
+    expect(found.json.map((c: any) => c.id)).toEqual([id]);
+
+    const r = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ legExt: '103', otherLegNum: '+79001234530' }) });
+    expect(r.status).toBe(200);
+    await waitFor('the operator originate', () => originates.find((o) => o.startsWith('PJSIP/103 ')));
+    expect(originates.find((o) => o.startsWith('PJSIP/103 '))).toBe('PJSIP/103 "Petro Petrenko" <+79001234530>');
+    const live = await waitFor('active', async () => (await rest('/rest/calls/active/v3')).json?.find((c: any) => c.uuid === r.json.uuid));
+    expect(live.otherLegs).toEqual([{ id: String(id), name: 'Petro Petrenko', num: '+79001234530', companyName: null, url: expect.stringMatching(new RegExp(`/rest/crm/contacts/v2/${id}$`)) }]);
+    await waitFor('the call to end', () => h.daemon.db.select().from(calls).all().find((c) => c.phone === '+79001234530' && c.final), 20_000);
+  }, 30_000);
+});
+
+describe('limits', () => {
+  it('failed authorizations are limited per address: 429 with Retry-After', async () => {
+    let last = 0;
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 12; i++) {
+      const r = await authorize(`wrong-key-${i}-0123456789abc`);
+      last = r.status;
+      retryAfter = r.headers.get('retry-after');
+    }
+    expect(last).toBe(429);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+    // a session already open keeps working
+    expect((await rest('/rest/users')).status).toBe(200);
+  });
+});
