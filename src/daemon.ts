@@ -142,15 +142,20 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     config.control === 'ami' || !ariClient
       ? new AmiCallController(amiClient, config.recordingsDir, callLog)
       : new AriCallController(ariClient, config.recordingsDir, callLog, amiClient, { context: config.ari.context, app: config.ari.app, hangupFacts: config.ari.hangupFacts });
+  // the contact book (/rest/crm/contacts/v2): caller names and the connectors' otherLegs
+  const contacts = new ContactStore(db);
   // CRM connectors: the outbox is written in the same transactions as the statuses (CallTap)
   const outbox = new Outbox(callStore, createConnectors(config.connectors), {
     log: log.child({ component: 'connectors' }),
     urlOf: (id) => `${baseUrl}/recordings/${id}`,
     retentionMs: config.outboxRetentionMs,
+    contactOf: (phone) => {
+      const c = contacts.byPhone(phone);
+      return c ? { id: c.id, name: c.name, companyName: c.companyName, url: `${baseUrl}/rest/crm/contacts/v2/${c.id}` } : undefined;
+    },
   });
   const callSettings = callSettingsClient(outbox.connectors, log.child({ component: 'connectors' }));
   // the caller name on the operator's phone: the CRM's (call.settings), else the contact book's
-  const contacts = new ContactStore(db);
   const callerName = async (phone: string) => (callSettings ? ((await callSettings.lookup(phone)).name ?? undefined) : undefined) ?? contacts.callerName(phone);
   const calls = new CallService(callStore, presence, controller, settings, callLog, Date.now, outbox.enabled ? outbox : undefined, callerName);
   const pbxCalls = new PbxCallService(

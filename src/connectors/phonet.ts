@@ -6,7 +6,7 @@
  * dialAt, bridgeAt, serverTime (epoch ms), lgDirection (1 internal,
  * 2 outgoing, 4 incoming), leg {id, ext, displayName} (the operator; of an
  * internal call the caller), leg2 (the called extension of an internal call),
- * otherLegs (the client), trunkNum and trunkName (the DID of an incoming call).
+ * otherLegs (the client, named by the contact book when it has the number), trunkNum and trunkName (the DID of an incoming call).
  *
  * `call_settings_url` (optional) is asked for the caller name before an
  * operator's phone rings (src/connectors/call-settings.ts).
@@ -66,7 +66,9 @@ export function phonetBody(ev: OutboundEvent, opts: PhonetOptions, serverTime: n
     lgDirection: LG_DIRECTION[call.direction],
     leg: internal ? legOf(call.phone) : legOf(operator),
     leg2: internal ? legOf(operator) : null,
-    otherLegs: internal ? null : [{ id: null, name: null, num: call.phone, companyName: null, url: null }],
+    otherLegs: internal
+      ? null
+      : [{ id: call.contact ? String(call.contact.id) : null, name: call.contact?.name ?? null, num: call.phone, companyName: call.contact?.company_name ?? null, url: call.contact?.url ?? null }],
     trunkNum,
     trunkName: internal ? null : (opts.trunk_name ?? trunkNum),
   };

@@ -74,6 +74,8 @@ export interface CallSnapshot {
   billsec: number | null;
   /** the recording file the PBX names for the call (PBX calls) */
   recording_file: string | null;
+  /** the client in the contact book (/rest/crm/contacts/v2), when it has the number; null for internal calls */
+  contact?: { id: number; name: string | null; company_name: string | null; url: string | null } | null;
   /** the status chain so far, this event's status included */
   chain: ChainEntry[];
   recordings: RecordingFacts[];

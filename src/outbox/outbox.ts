@@ -32,6 +32,8 @@ export interface OutboxOptions {
   now?: () => number;
   /** delivered deliveries (their attempts, and events none is left for) older than this are removed; 0 keeps them forever; default 30 days */
   retentionMs?: number;
+  /** the contact book's entry for a client's number (the snapshot's `contact`) */
+  contactOf?: (phone: string) => { id: number; name: string | null; companyName: string | null; url: string | null } | undefined;
 }
 
 export class Outbox implements CallTap {
@@ -150,6 +152,12 @@ export class Outbox implements CallTap {
     for (const w of wanted) w.wake();
   }
 
+  private contactOf(c: CallRow): CallSnapshot['contact'] {
+    if (!this.opts.contactOf || !c.phone || c.direction === 'internal') return null;
+    const found = this.opts.contactOf(c.phone);
+    return found ? { id: found.id, name: found.name, company_name: found.companyName, url: found.url } : null;
+  }
+
   private snapshot(c: CallRow, uuid: string, chain: readonly ChainRow[], recs: readonly RecordingRef[]): CallSnapshot {
     const last = chain.at(-1)?.status ?? c.status;
     const final = FINAL.has(last);
@@ -172,6 +180,7 @@ export class Outbox implements CallTap {
       ended_at: final ? c.endedAt : null,
       billsec: final ? c.billsec : null,
       recording_file: c.recordingFile,
+      contact: this.contactOf(c),
       chain: chain.map((s) => ({ status: s.status, time: s.time, details: s.details })),
       recordings: recs.map((r) => recordingFacts(r, this.opts.urlOf)),
     };

@@ -141,6 +141,21 @@ describe('phonet', () => {
       ].map((e) => ({ ...common, ...e, otherLegs: client('79001234567'), trunkNum: '74950001000', trunkName: '74950001000' })),
     ],
     [
+      'inbound answered, the caller in the contact book',
+      SCENARIOS.inboundAnswered.map((e) => ({ ...e, call: e.call && { ...e.call, contact: { id: 7068, name: 'Petro Petrenko', company_name: 'Phonet', url: 'http://pbx.local/rest/crm/contacts/v2/7068' } } })),
+      [
+        { event: 'call.dial', dialAt: T0 + 50, bridgeAt: null, lgDirection: 4 },
+        { event: 'call.bridge', dialAt: T0 + 50, bridgeAt: T0 + 3000, lgDirection: 4 },
+        { event: 'call.hangup', dialAt: T0 + 50, bridgeAt: T0 + 3000, lgDirection: 4 },
+      ].map((e) => ({
+        ...common,
+        ...e,
+        otherLegs: [{ id: '7068', name: 'Petro Petrenko', num: '79001234567', companyName: 'Phonet', url: 'http://pbx.local/rest/crm/contacts/v2/7068' }],
+        trunkNum: '74950001000',
+        trunkName: '74950001000',
+      })),
+    ],
+    [
       'inbound abandoned',
       SCENARIOS.inboundAbandoned,
       [

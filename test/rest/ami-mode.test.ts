@@ -2,7 +2,8 @@
  * The hosted-PBX REST API in AMI control mode: makeCall through the shipped
  * dialplan (AMI Originate), the call in active/v3, and hangup with AMI Hangup
  * on the channels CoreShowChannels names for the call's linkedid. No keys are
- * configured but an API token: the token is the API key.
+ * configured but an API token: the token is the API key. A trusted proxy's
+ * X-Forwarded-Proto: https makes the cookie Secure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from '../helpers/daemon.js';
@@ -20,7 +21,7 @@ const rest = async (path: string, init: RequestInit = {}) => {
 };
 
 beforeAll(async () => {
-  h = await startHarness({ control: 'ami', env: { CALLBRIDGE_API_TOKENS: TOKEN } });
+  h = await startHarness({ control: 'ami', env: { CALLBRIDGE_API_TOKENS: TOKEN, CALLBRIDGE_TRUST_PROXY: '1' } });
   h.sim.on('amiAction', (a: { fields: Record<string, string | string[]> }) => actions.push(Object.fromEntries(Object.entries(a.fields).map(([k, v]) => [k.toLowerCase(), String(v)]))));
 }, 30_000);
 afterAll(async () => {
@@ -33,6 +34,12 @@ describe('AMI control mode', () => {
     expect(bad.status).toBe(403);
     const ok = await rest('/rest/security/authorize', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: 'x.example', apiKey: TOKEN }) });
     expect(ok.status).toBe(200);
+    expect(ok.headers.get('set-cookie')).not.toMatch(/Secure/);
+    // behind a trusted https proxy the cookie is Secure
+    const proxied = await rest('/rest/security/authorize', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' }, body: JSON.stringify({ domain: 'x.example', apiKey: TOKEN }) });
+    expect(proxied.headers.get('set-cookie')).toMatch(/; Secure/);
+    // the API token alone (Bearer) does not open /rest paths
+    expect((await fetch(`http://127.0.0.1:${h.daemon.port}/rest/users`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(403);
     cookie = /(JSESSIONID=[0-9a-f]{64})/.exec(ok.headers.get('set-cookie') ?? '')![1]!;
   });
 

@@ -228,6 +228,12 @@ describe('the contact book', () => {
     const found = await rest('/rest/crm/contacts/v2/searchByOLNum?otherLegNum=89001234530');
     expect(found.json.map((c: any) => c.id)).toEqual([id]);
 
+    // the inbound dialplan's caller name (no CRM configured): the contact book's
+    const txt = await fetch(`http://127.0.0.1:${h.daemon.port}/api/callSettings.txt?phone=79001234530`);
+    expect([txt.status, await txt.text()]).toEqual([200, 'Petro Petrenko']);
+    const unknown = await fetch(`http://127.0.0.1:${h.daemon.port}/api/callSettings.txt?phone=79001234999`);
+    expect([unknown.status, await unknown.text()]).toEqual([404, '']);
+
     const r = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ legExt: '103', otherLegNum: '+79001234530' }) });
     expect(r.status).toBe(200);
     await waitFor('the operator originate', () => originates.find((o) => o.startsWith('PJSIP/103 ')));
