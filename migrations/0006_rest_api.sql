@@ -55,5 +55,6 @@ CREATE TABLE `rest_user_ids` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `rest_user_ids_id_unique` ON `rest_user_ids` (`id`);--> statement-breakpoint
-CREATE INDEX `calls_created` ON `calls` (`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `calls_created` ON `calls` (`created_at`,`id`,`final`,`direction`);--> statement-breakpoint
+CREATE INDEX `calls_missed` ON `calls` (`created_at`,`id`) WHERE "calls"."direction" = 'incoming' AND "calls"."final" = 1 AND "calls"."answered_at" IS NULL AND "calls"."client_answer_at" IS NULL AND "calls"."status" <> 'FINISH';--> statement-breakpoint
 CREATE INDEX `operator_history_time` ON `operator_history` (`time`,`id`);

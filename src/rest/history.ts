@@ -373,13 +373,15 @@ export class HistoryQueries {
          ) AS page JOIN calls c ON c.id = page.pid
          ORDER BY c.created_at, c.id`,
       ),
-      // Incoming calls without a conversation and with no later call (any direction) of the same
-      // number that had one: each candidate costs a few probes of calls_phone (phone, id).
+      // Incoming calls without a conversation (the partial index calls_missed holds just those; its
+      // condition is NOT talked, spelled out so SQLite sees the query implies it) and with no later
+      // call (any direction) of the same number that had one: a few probes of calls_phone each.
       missed: c.prepare(
         `SELECT ${CALL_COLUMNS} FROM (
-           SELECT c.id AS pid FROM calls c INDEXED BY calls_created
-           WHERE c.created_at >= @from AND c.created_at <= @to AND c.final = 1 AND c.direction = 'incoming'
-             AND NOT ${TALKED_SQL('c')} AND c.phone GLOB '*[0-9]*'
+           SELECT c.id AS pid FROM calls c INDEXED BY calls_missed
+           WHERE c.created_at >= @from AND c.created_at <= @to
+             AND c.direction = 'incoming' AND c.final = 1 AND c.answered_at IS NULL AND c.client_answer_at IS NULL AND c.status <> 'FINISH'
+             AND c.phone GLOB '*[0-9]*'
              AND NOT EXISTS (
                SELECT 1 FROM calls l INDEXED BY calls_phone
                WHERE l.phone IN (${PHONE_FORMS}) AND l.id > c.id AND ${TALKED_SQL('l')}

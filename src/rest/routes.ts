@@ -86,8 +86,14 @@ function clientAddress(c: Context, trustProxy: boolean): string {
 
 const isLoopback = (addr: string): boolean => /^(127\.|::1$|::ffff:127\.)/.test(addr);
 
-/** The request's body as flat parameters: a JSON object (whatever the content type says, as curl --data sends it) or a form. */
-async function bodyParams(c: Context): Promise<Record<string, string>> {
+/**
+ * The request's body as flat parameters: a JSON object (whatever the content
+ * type says, as curl --data sends it) or a form. A JSON number is taken only
+ * for the fields named in `numbers` and only as a safe integer (the seed sends
+ * `"legExt": 202`); anywhere else, and for a phone number above all, it could
+ * have lost digits already, so it is refused.
+ */
+async function bodyParams(c: Context, numbers: ReadonlySet<string> = new Set()): Promise<Record<string, string>> {
   let bytes: Uint8Array;
   try {
     bytes = await readBody(c.req.raw, MAX_BODY);
@@ -107,7 +113,8 @@ async function bodyParams(c: Context): Promise<Record<string, string>> {
     }
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
       if (typeof v === 'string') out[k] = v;
-      else if (typeof v === 'number' && Number.isFinite(v)) out[k] = String(v);
+      else if (typeof v === 'number' && numbers.has(k) && Number.isSafeInteger(v) && v >= 0) out[k] = String(v);
+      else if (typeof v === 'number') throw new RestError(400, `${k}: must be a JSON string (a number may have lost digits)`);
       else if (v !== null && v !== undefined) throw new RestError(400, `${k}: must be a string or a number`);
     }
     return out;
@@ -204,7 +211,7 @@ export function restRoutes(deps: RestDeps): RouteGroup {
       });
 
       app.post('/rest/user/makeCall', async (c) => {
-        const p = await bodyParams(c);
+        const p = await bodyParams(c, new Set(['legExt']));
         for (const [k, v] of Object.entries(p)) if (/[\r\n\0]/.test(v)) throw new RestError(400, `${k}: must not contain CR, LF or NUL`);
         const legExt = field(sip, 'legExt', p.legExt);
         const otherLegNum = field(phone, 'otherLegNum', p.otherLegNum);

@@ -135,6 +135,12 @@ describe('makeCall, active calls, history, recording', () => {
     const bad = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ legExt: '101', otherLegNum: '12\r\n34' }) });
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/^otherLegNum:/);
+    // a phone number as a JSON number may have lost digits already: refused, nothing dialled
+    const lossy = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"legExt":101,"otherLegNum":12345678901234567891}' });
+    expect(lossy.status).toBe(400);
+    expect(lossy.text).toMatch(/^otherLegNum: must be a JSON string/);
+    const bigExt = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"legExt":12345678901234567891,"otherLegNum":"+79001234560"}' });
+    expect(bigExt.status).toBe(400);
     const offline = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ legExt: 106, otherLegNum: '+79001234560' }) });
     expect(offline.status).toBe(409);
     expect(offline.headers.get('content-type')).toMatch(/^text\/plain/);
