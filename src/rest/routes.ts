@@ -12,7 +12,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
-import type { RouteGroup } from '../http/app.js';
+import { routingPath, type RouteGroup } from '../http/app.js';
 import { ApiError } from '../http/errors.js';
 import { readBody } from '../http/params.js';
 import type { Logger } from '../log.js';
@@ -168,7 +168,8 @@ export function restRoutes(deps: RestDeps): RouteGroup {
     install(app: Hono<any>) {
       // the session check, before anything is parsed
       app.use('/rest/*', async (c, next) => {
-        const path = new URL(c.req.url).pathname;
+        // the path as the router matched it (no normalisation of its own that could differ)
+        const path = routingPath(c.req.url);
         if (path === '/rest/security/authorize' || path.startsWith('/rest/public/')) return next();
         const s = session(c);
         if (!s) return c.text('the session is missing or expired: POST /rest/security/authorize again', 403);

@@ -7,6 +7,7 @@
  * operator's phone. Every answer is checked against the seed's field names
  * and types.
  */
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { startHarness, waitFor, type Harness } from '../helpers/daemon.js';
@@ -72,6 +73,23 @@ describe('sessions', () => {
     }
     const forged = await rest('/rest/users', { jar: `JSESSIONID=${'a'.repeat(64)}` });
     expect(forged.status).toBe(403);
+    // the open /rest/public/ prefix cannot be walked out of
+    // (sent raw: fetch would resolve the dots before sending)
+    const raw = (path: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: h.daemon.port, path, method: 'GET' }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const p of ['/rest/public/../users', '/rest/public/%2e%2e/users', '/rest/public/calls/%2e%2e/%2e%2e/%2e%2e/users', '/rest/security/authorize/../../users', '/rest/public/calls/x/audio/../../../../users']) {
+      const r = await raw(p);
+      expect([403, 404], p).toContain(r.status);
+      expect(r.text, p).not.toMatch(/displayName/);
+    }
   });
 
   it('a bad key, a bad domain and a malformed body are refused, naming the field', async () => {
