@@ -25,8 +25,12 @@ export function installBridgeHooks(world: World): void {
   });
 }
 
-export function finishBridgeRecordings(world: World, bridge: Bridge): void {
-  for (const rec of [...bridge.recordings]) finishRecording(world, bridge, rec);
+/**
+ * With `late` the recorder goes away after the last channel is gone: its device shows UNKNOWN
+ * twice, around that channel's own device state, and RecordingFinished follows (B8).
+ */
+export function finishBridgeRecordings(world: World, bridge: Bridge, late = false): void {
+  for (const rec of [...bridge.recordings]) finishRecording(world, bridge, rec, late);
 }
 
 export function ariCreateBridge(world: World, opts: { type?: string; name?: string; bridgeId?: string }): Bridge {
@@ -85,7 +89,7 @@ export function ariRecordBridge(
   return { ok: true, value: rec };
 }
 
-export function finishRecording(world: World, bridge: Bridge | undefined, rec: LiveRecording): void {
+export function finishRecording(world: World, bridge: Bridge | undefined, rec: LiveRecording, late = false): void {
   if (rec.state === 'done' || rec.state === 'failed' || rec.state === 'canceled') return;
   const started = rec.startedAt ?? Date.now();
   rec.duration = Math.round(world.simulatedSeconds(Date.now() - started));
@@ -96,6 +100,15 @@ export function finishRecording(world: World, bridge: Bridge | undefined, rec: L
     writeSilenceWav(join(world.recordingsDir, `${rec.name}.${rec.format}`), rec.duration);
   } catch (err) {
     world.logger.error({ err, name: rec.name }, 'could not write simulated recording');
+  }
+  if (rec.recorder && late) {
+    world.emitEvent({ type: 'DeviceStateChange', device: 'Recorder/ARI', state: 'UNKNOWN' });
+    // after the device state of the channel that just went away (published once the current step is out)
+    queueMicrotask(() => {
+      world.emitEvent({ type: 'DeviceStateChange', device: 'Recorder/ARI', state: 'UNKNOWN' });
+      world.emitEvent({ type: 'RecordingFinished', rec });
+    });
+    return;
   }
   if (rec.recorder) {
     // the recorder channel's device, as Asterisk reports it when the recorder goes away (B1, F2)

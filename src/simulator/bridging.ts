@@ -39,20 +39,31 @@ function celExtra(bridge: Bridge): string {
  * with more BRIDGEPEER lists the others and BRIDGEPVTCALLID is emptied. The channel that
  * entered last comes first (A1, B1).
  */
-export function bridgePeerPass(world: World, bridge: Bridge): void {
+export function bridgePeerPass(world: World, bridge: Bridge, afterFirst?: () => void): void {
   const recs = recorders(bridge);
   const parties = bridge.channels.length + recs.length;
-  if (parties < 2) return;
+  let first = afterFirst;
+  const firstDone = (): void => {
+    first?.();
+    first = undefined;
+  };
+  if (parties < 2) {
+    firstDone();
+    return;
+  }
   for (const ch of [...bridge.channels].reverse()) {
     const others = bridge.channels.filter((c) => c !== ch);
     if (recs.length === 0 && others.length === 1) {
       world.setVar(ch, 'BRIDGEPEER', others[0]!.name);
+      firstDone();
       world.setVar(ch, 'BRIDGEPVTCALLID', others[0]!.name.startsWith('PJSIP/') ? others[0]!.protocolId : '');
     } else {
       world.setVar(ch, 'BRIDGEPEER', [...recs, ...others.map((o) => o.name)].join(','));
+      firstDone();
       if ((ch.vars.get('BRIDGEPVTCALLID') ?? '') !== '') world.setVar(ch, 'BRIDGEPVTCALLID', '');
     }
   }
+  firstDone();
 }
 
 /**
@@ -60,8 +71,8 @@ export function bridgePeerPass(world: World, bridge: Bridge): void {
  * (MixMonitor, a recorder) is attached; a Stasis bridge that just became two-party also
  * updates both channels' connected line in between (B1).
  */
-export function bridgeReconfigure(world: World, bridge: Bridge, joined?: Channel): void {
-  bridgePeerPass(world, bridge);
+export function bridgeReconfigure(world: World, bridge: Bridge, joined?: Channel, afterFirst?: () => void): void {
+  bridgePeerPass(world, bridge, afterFirst);
   bridgePeerPass(world, bridge);
   const twoParty = bridge.channels.length === 2 && recorders(bridge).length === 0;
   if (bridge.amiType === 'stasis' && twoParty && joined) world.setConnected(joined, joined.connectedNum, joined.connectedName);
@@ -84,9 +95,13 @@ export function bridgeAdd(world: World, bridge: Bridge, ch: Channel): void {
   ch.bridge = bridge;
   for (const app of ch.apps) bridge.apps.add(app);
   world.emitEvent({ type: 'BridgeEnter', bridge, ch });
-  world.cel(ch, 'BRIDGE_ENTER', { extra: celExtra(bridge) });
+  const joinsOthers = bridge.channels.length + recorders(bridge).length >= 2;
+  // a channel joining a Stasis bridge with a party in it: its CEL BRIDGE_ENTER comes after its first BRIDGEPEER (B1)
+  const enterCel = (): void => world.cel(ch, 'BRIDGE_ENTER', { extra: celExtra(bridge) });
+  const celLate = joinsOthers && bridge.amiType === 'stasis';
+  if (!celLate) enterCel();
   updateMixMonitors(bridge);
-  if (bridge.channels.length + recorders(bridge).length >= 2) bridgeReconfigure(world, bridge, ch);
+  if (joinsOthers) bridgeReconfigure(world, bridge, ch, celLate ? enterCel : undefined);
 }
 
 /** Takes a channel out of its bridge (BridgeLeave); listeners of the world's `bridgeLeft` react to a bridge emptying. */
@@ -106,7 +121,14 @@ export function bridgeRemove(world: World, bridge: Bridge, ch: Channel): void {
   updateMixMonitors(bridge);
   if (bridge.channels.length > 0 && bridge.channels.length + recorders(bridge).length >= 2) {
     bridgePeerPass(world, bridge);
-    if (bridge.amiType === 'stasis') for (const c of bridge.channels) world.setConnected(c, c.connectedNum, c.connectedName);
+    if (bridge.amiType === 'stasis') {
+      const remaining = [...bridge.channels];
+      const update = (): void => {
+        for (const c of remaining) if (c.alive) world.setConnected(c, c.connectedNum, c.connectedName);
+      };
+      if (ch.connectedAfterLeave) ch.pendingConnected = update;
+      else update();
+    }
   }
   world.emit('bridgeLeft', bridge, ch);
 }

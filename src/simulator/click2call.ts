@@ -90,15 +90,21 @@ export function dialClient(world: World, op: Channel, p: AmiOriginate, hooks: Di
     });
 
   /** Dial returned without a conversation: the dialplan goes on to Hangup() (A5). */
-  const afterDial = (status: string, peer?: Channel, endPeer?: () => void): void => {
+  const afterDial = (status: string, peer?: Channel, endPeer?: () => () => void): void => {
     world.setVar(op, 'DIALSTATUS', status);
     if (after?.noop) world.newexten(op, p.context, p.exten, after.noop.priority, 'NoOp', after.noop.data());
-    // the timed-out client leg is hung up by app_dial while the dialplan goes on (A5)
-    endPeer?.();
+    // the timed-out client leg is hung up by app_dial while the dialplan goes on; its device state
+    // and its CEL records come once the operator's Hangup() step has begun (A5)
+    const peerCel = endPeer?.();
     world.newexten(op, p.context, p.exten, after?.hangup ?? PRIO.hangup, 'Hangup', '');
     world.emitEvent({ type: 'SoftHangupRequest', ch: op, cause: 16 });
-    world.destroyChannel(op, 16, undefined, undefined, true);
-    cdr(peer, undefined, status === 'BUSY' ? 'BUSY' : status === 'NOANSWER' || status === 'CANCEL' ? 'NO ANSWER' : 'FAILED');
+    if (peer && peerCel) {
+      world.refreshDevice(peer.device, true);
+      peerCel();
+    }
+    // the operator's Hangup, its Cdr row for the Dial, its device state, then its CEL records (A5)
+    const disposition = status === 'BUSY' ? 'BUSY' : status === 'NOANSWER' || status === 'CANCEL' ? 'NO ANSWER' : 'FAILED';
+    world.destroyChannel(op, 16, undefined, undefined, true, { afterHangup: () => cdr(peer, undefined, disposition), deviceNow: true });
     // the answered operator leg gets its own row for the Hangup() step (A5)
     emitCdr(world, {
       source: op.callerNum, destination: p.exten, destinationContext: p.context, callerId: formatCallerId(op), channel: op,
@@ -128,7 +134,7 @@ export function dialClient(world: World, op: Channel, p: AmiOriginate, hooks: Di
     ? world.later(timeoutSec * 1000, () => {
       // Dial timeout: the client leg dies with cause 0 "Unknown" (A5)
       dialEnd('NOANSWER');
-      afterDial('NOANSWER', peer, () => world.destroyChannel(peer, 0, undefined, undefined, true));
+      afterDial('NOANSWER', peer, () => world.destroyChannel(peer, 0, undefined, undefined, true, { holdCel: true }));
     }, peer)
     : undefined;
 

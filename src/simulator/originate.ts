@@ -82,7 +82,7 @@ export function amiOriginate(world: World, p: AmiOriginate, done: (ok: boolean) 
     responded = true;
     respond('Success', 4, ch);
   };
-  const dialplan = { onRemoteHangup: (): void => world.destroyChannel(ch, 16), originated: success };
+  const dialplan = { onRemoteHangup: (): void => void world.destroyChannel(ch, 16), originated: success };
   runRemote(world, ch, target.behaviour, {
     ringing: () => {
       world.setState(ch, 'Ringing');

@@ -91,6 +91,7 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
   const originator = p.originator ? world.findChannel(p.originator) : undefined;
   const ch = createTargetChannel(world, target, { linkedid: originator?.linkedid, id: p.channelId, otherId: p.otherChannelId });
   world.newexten(ch, ch.context, ch.exten, 1, 'AppDial2', '(Outgoing Line)');
+  if (!originator) ch.exitCelFirst = true;
   const cid = parseCallerId(p.callerId);
   // a channel originated for an originator takes its connected line first (B1: NewConnectedLine, NewCallerid, NewConnectedLine)
   if (originator) world.setConnected(ch, originator.callerNum, originator.callerName);
@@ -112,22 +113,46 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
   };
   /** the far end hung up (BYE) or the channel was hung up from ARI/AMI after answer */
   const endAnswered = (cause: number, bye = false): void => {
+    const alone = ch.bridge !== undefined && ch.bridge.channels.length === 1;
+    const bridged = ch.bridge !== undefined && !alone;
     ch.leavingStasis = true;
+    // an operator's BYE: the client's connected line changes once the operator has left Stasis (B8)
+    ch.connectedAfterLeave = bye && !originator;
     if (ch.bridge) bridgeRemove(world, ch.bridge, ch);
     leaveStasis(world, ch);
     ch.leavingStasis = false;
+    ch.connectedAfterLeave = false;
+    const connected = ch.pendingConnected;
+    ch.pendingConnected = undefined;
+    connected?.();
     const emptied = ch.pendingRecordings;
     ch.pendingRecordings = undefined;
-    if (emptied) finishBridgeRecordings(world, emptied);
+    // the bridge recording stops as the last channel leaves; with the client leg last it is
+    // only seen after that channel is gone (B8), with the operator last before (B1)
+    const recordingsLater = emptied !== undefined && originator !== undefined;
+    if (emptied && !recordingsLater) finishBridgeRecordings(world, emptied);
+    if (bye && alone) {
+      // an operator alone in the bridge (the client still rings): Hangup, device state, Cdr, then its CEL records (B7)
+      world.destroyChannel(ch, cause, undefined, undefined, true, { deviceNow: true, afterDevice: () => cdr('ANSWERED') });
+      return;
+    }
+    if (bye && bridged && !originator) {
+      // an operator bridged with the client: CEL HANGUP overtakes the Hangup, the Cdr before the device state (B8)
+      world.destroyChannel(ch, cause, undefined, undefined, true, { splitCel: true });
+      cdr('ANSWERED');
+      return;
+    }
     if (bye) {
-      // after a BYE the channel is gone first; its CEL records, the device state and the Cdr follow (B1, B7)
+      // after a BYE the channel is gone first; its CEL records, the device state and the Cdr follow (B1)
       world.destroyChannel(ch, cause, undefined, undefined, true);
       queueMicrotask(() => queueMicrotask(() => cdr('ANSWERED')));
       return;
     }
-    // hung up from ARI/AMI: the Cdr, the Hangup, then its CEL records (B5, B8)
+    // hung up from ARI/AMI: the Cdr, the Hangup, then its CEL records (B5, B8); the operator that
+    // emptied a recorded bridge has its CEL records before the Hangup (B1)
     cdr('ANSWERED');
-    world.destroyChannel(ch, cause, undefined, undefined, true);
+    world.destroyChannel(ch, cause, undefined, undefined, !(emptied && !recordingsLater));
+    if (emptied && recordingsLater) finishBridgeRecordings(world, emptied, true);
   };
   let timeout: NodeJS.Timeout | undefined;
   ch.onHangupRequest = (req) => {
@@ -135,7 +160,8 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
     world.cancel(timeout);
     if (ch.ariVisible) world.emitEvent({ type: 'DialEnd', peer: ch, dialstring, status: 'NOANSWER' });
     cdr('NO ANSWER');
-    world.destroyChannel(ch, req.cause ?? 16);
+    // CEL HANGUP before the Hangup, the rest after it (B7)
+    world.destroyChannel(ch, req.cause ?? 16, undefined, undefined, true, { splitCel: true });
   };
   world.later(STEP_MS / 2, () => {
     ch.ariVisible = true;
@@ -150,7 +176,8 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
     runRemote(world, ch, target.behaviour, {
       ringing: () => {
         if (originator) {
-          // a leg originated for another channel: Dial RINGING first, then its state, then its device (B5, B8)
+          // a leg originated for another channel: Dial RINGING first, then its state, then its device (B5, B8, F2;
+          // B1, B7 and F1b show the state first: the two race)
           world.emitEvent({ type: 'DialState', peer: ch, dialstring, status: 'RINGING' });
           world.setState(ch, 'Ringing', true);
           return;
@@ -160,9 +187,11 @@ export function ariOriginate(world: World, p: AriOriginate): AriResult<Channel> 
       },
       answered: () => {
         world.cancel(timeout);
-        // the device state follows once the channel is on its way into Stasis (B5, B7, B8)
+        // the device state follows once the channel is on its way into Stasis (the client leg: B8, F1b)
         world.setState(ch, 'Up', true);
         world.emitEvent({ type: 'DialEnd', peer: ch, dialstring, status: 'ANSWER' });
+        // the operator leg's device state is out before it enters Stasis (B1, F1b)
+        if (!originator) world.refreshDevice(ch.device, true);
         if (viaDialplan && app) {
           // Stasis() once a second half: STASISSTATUS FAILED while the app has no websocket, for up to 20 s
           ch.onHangupRequest = (req) => endAnswered(req.cause ?? 16);

@@ -77,6 +77,14 @@ export interface Channel {
   pendingRecordings?: Bridge;
   /** set while an answered Stasis channel is torn down (it leaves the bridge, then Stasis) */
   leavingStasis?: boolean;
+  /**
+   * the remaining parties' connected line is updated only once this channel has left Stasis
+   * (an operator leg's BYE, B8); the update waits in `pendingConnected`
+   */
+  connectedAfterLeave?: boolean;
+  pendingConnected?: () => void;
+  /** at this channel's BYE in a bridge its CEL BRIDGE_EXIT comes before the RTP statistics (a Stasis operator leg, B8) */
+  exitCelFirst?: boolean;
   /** the far end sent BYE (a HangupRequest was published for it) */
   byeSeen?: boolean;
 }

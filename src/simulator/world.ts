@@ -31,6 +31,15 @@ export interface WorldOptions {
   listTrunk?: boolean;
 }
 
+/** Extra placement of the events around a channel's Hangup (see World.destroyChannel). */
+export interface DestroyOptions {
+  afterHangup?: () => void;
+  deviceNow?: boolean;
+  afterDevice?: () => void;
+  splitCel?: boolean;
+  holdCel?: boolean;
+}
+
 export interface NewChannelSpec {
   tech: 'PJSIP' | 'Local';
   /** `101`, a trunk name, or for Local channels `<exten>@<context>` */
@@ -126,10 +135,12 @@ export class World extends EventEmitter {
     const parties = b ? b.channels.length + b.recordings.filter((r) => r.state === 'recording' || r.state === 'queued').length : 0;
     const peer = b && parties === 2 ? b.channels.find((c) => c !== ch && c.name.startsWith('PJSIP/')) : undefined;
     const bridgeExtra = b ? JSON.stringify({ bridge_id: b.id, bridge_technology: b.technology }) : '';
+    const exitFirst = bye && b !== undefined && parties >= 2 && ch.exitCelFirst === true;
+    if (exitFirst) this.cel(ch, 'BRIDGE_EXIT', { peer: peer?.name, extra: bridgeExtra, early: true });
     RTP_STATS.forEach(([name, value], i) => {
       this.setVar(ch, name, value);
       // at a BYE the channel thread leaves the bridge at once: its CEL BRIDGE_EXIT overtakes the AMI events (A1, B1)
-      if (bye && b && i === 0 && parties >= 2) this.cel(ch, 'BRIDGE_EXIT', { peer: peer?.name, extra: bridgeExtra, early: true });
+      if (bye && b && i === 0 && parties >= 2 && !exitFirst) this.cel(ch, 'BRIDGE_EXIT', { peer: peer?.name, extra: bridgeExtra, early: true });
       if (i === 0) afterFirst?.();
       if (peer?.alive) {
         this.setVar(peer, `${name}BRIDGED`, value);
@@ -296,9 +307,15 @@ export class World extends EventEmitter {
    * Publishes Hangup, stops the channel's timers and recordings, refreshes its device state.
    * `beforeHangup` runs just before the Hangup event (where cdr_manager's row usually lands);
    * `celAfter` puts the channel's closing CEL records after the Hangup, as some paths show (A3).
+   * With `opts.afterHangup` something is published right after the Hangup, with `opts.deviceNow`
+   * the device state follows the Hangup (then `opts.afterDevice`) before the closing CEL records
+   * (A5, B7), with `opts.splitCel` only CEL HANGUP comes before the Hangup and the rest after it
+   * (B7, B8), and with `opts.holdCel` the records after the Hangup are not published but
+   * returned, for the caller to publish once the events that overtake them are out (A5: the
+   * timed-out client leg).
    */
-  destroyChannel(ch: Channel, cause: number, techCause?: number, beforeHangup?: () => void, celAfter = false): void {
-    if (!ch.alive) return;
+  destroyChannel(ch: Channel, cause: number, techCause?: number, beforeHangup?: () => void, celAfter = false, opts: DestroyOptions = {}): () => void {
+    if (!ch.alive) return () => undefined;
     ch.alive = false;
     ch.onHangupRequest = undefined;
     for (const t of ch.timers) this.cancel(t);
@@ -307,18 +324,35 @@ export class World extends EventEmitter {
     finishMixMonitor(this, ch);
     this.rtpStats(ch);
     // CEL is published from the hangup itself, the AMI Hangup when the channel is destroyed: CEL usually comes first
-    const closingCel = (): void => {
+    const lastOfLinkedid = (): boolean =>
+      ![...this.channels.values()].some((c) => c !== ch && c.alive && c.linkedid === ch.linkedid) && !(ch.localPartner?.alive);
+    const hangupCel = (): void =>
       this.cel(ch, 'HANGUP', { extra: JSON.stringify({ hangupcause: cause, hangupsource: ch.hangupSource ?? '', dialstatus: ch.vars.get('DIALSTATUS') ?? '' }) });
+    const closingCel = (linkedidEnd: boolean): void => {
+      if (!opts.splitCel) hangupCel();
       this.cel(ch, 'CHAN_END');
-      if (![...this.channels.values()].some((c) => c !== ch && c.alive && c.linkedid === ch.linkedid) && !(ch.localPartner?.alive)) this.cel(ch, 'LINKEDID_END');
+      if (linkedidEnd) this.cel(ch, 'LINKEDID_END');
     };
-    if (!celAfter) closingCel();
+    if (opts.splitCel) {
+      celAfter = true;
+      hangupCel();
+    }
+    if (!celAfter) closingCel(lastOfLinkedid());
     beforeHangup?.();
     this.emitEvent({ type: 'Hangup', ch, cause, techCause });
     this.channels.delete(ch.id);
-    if (celAfter) closingCel();
-    this.refreshDevice(ch.device);
+    opts.afterHangup?.();
+    if (opts.deviceNow) this.refreshDevice(ch.device, true);
+    opts.afterDevice?.();
+    let held: () => void = () => undefined;
+    if (celAfter) {
+      const linkedidEnd = lastOfLinkedid();
+      if (opts.holdCel) held = () => closingCel(linkedidEnd);
+      else closingCel(linkedidEnd);
+    }
+    if (!opts.deviceNow) this.refreshDevice(ch.device);
     if (ch.localPartner?.alive) this.destroyChannel(ch.localPartner, cause);
+    return held;
   }
 
   deviceStateOf(device: string): DeviceState {

@@ -35,16 +35,20 @@ afterAll(() => {
 });
 
 /**
- * Minimum ratios per scenario: what the simulator reaches (printed with SIM_SHAPE_OUT), less a
- * margin where the recorder's own actions race the call (A1, the B scenarios). What keeps a
- * scenario below 1 is the order of events Asterisk publishes from different threads (CEL, Cdr,
- * DeviceStateChange around a hangup), which differs between recordings of the same flow.
+ * Minimum ratios per scenario: what the simulator reaches (printed with SIM_SHAPE_OUT), rounded
+ * down, with a margin of at most one event where the recorder's own actions race the call (A1:
+ * MixMonitor and CoreShowChannels mid-call; the B scenarios: the app's REST requests). What keeps
+ * a scenario below 1 is the order of events Asterisk publishes from different threads (CEL, Cdr,
+ * DeviceStateChange around an answer or a hangup, Newstate against Dial RINGING), which differs
+ * between recordings of the same flow. B7 is the recording that went the other way in most of
+ * those races up to the client's ringing (B1, B5 and B8 agree with each other there), so the
+ * orders that suit the majority leave it lower.
  */
 const MIN: Record<string, { ami: number; ari?: number }> = {
-  A1: { ami: 0.94 }, A2: { ami: 0.95 }, A3: { ami: 0.98 }, A4: { ami: 1 }, A5: { ami: 0.91 }, A7: { ami: 0.95 },
-  B1: { ami: 0.91, ari: 0.95 }, B2: { ami: 0.93, ari: 0.98 }, B3: { ami: 0.98, ari: 0.98 }, B4: { ami: 1, ari: 1 },
-  B5: { ami: 0.94, ari: 0.94 }, B7: { ami: 0.86, ari: 0.9 }, B8: { ami: 0.89, ari: 0.93 },
-  C1: { ami: 0.97 }, C2: { ami: 0.98 }, C3: { ami: 0.95 }, C4: { ami: 0.98 },
+  A1: { ami: 0.95 }, A2: { ami: 0.95 }, A3: { ami: 1 }, A4: { ami: 1 }, A5: { ami: 0.98 }, A7: { ami: 0.97 },
+  B1: { ami: 0.95, ari: 0.96 }, B2: { ami: 0.95, ari: 1 }, B3: { ami: 1, ari: 1 }, B4: { ami: 1, ari: 1 },
+  B5: { ami: 0.96, ari: 0.95 }, B7: { ami: 0.91, ari: 0.92 }, B8: { ami: 0.96, ari: 0.98 },
+  C1: { ami: 0.98 }, C2: { ami: 1 }, C3: { ami: 0.96 }, C4: { ami: 1 },
 };
 
 describe('the full AMI stream of AMI click-to-call (A traces)', () => {
