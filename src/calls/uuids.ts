@@ -35,14 +35,19 @@ export class CallUuids {
     };
   }
 
-  /** The call's uuid as 32 hex digits, made on first use. */
-  of(callId: number): string {
+  /** The call's uuid as stored (dashed), made on first use. */
+  stored(callId: number): string {
     let row = this.s.get.get(callId);
     if (!row) {
       this.s.add.run(callId, randomUUID());
       row = this.s.get.get(callId);
     }
-    return row!.uuid.replaceAll('-', '');
+    return row!.uuid;
+  }
+
+  /** The call's uuid as 32 hex digits, made on first use. */
+  of(callId: number): string {
+    return this.stored(callId).replaceAll('-', '');
   }
 
   /** The call a uuid names (either form), or undefined. */

@@ -6,7 +6,7 @@
  * transactions as savepoints).
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { CallUuids } from '../calls/uuids.js';
 import type { Db } from '../db/index.js';
 import type { OutboundEvent } from '../connectors/types.js';
 
@@ -41,14 +41,14 @@ export interface AttemptNote {
 
 export class OutboxStore extends EventEmitter<{ attempt: [AttemptNote] }> {
   private readonly s;
+  private readonly uuids: CallUuids;
 
   constructor(readonly db: Db) {
     super();
+    this.uuids = new CallUuids(db);
     this.setMaxListeners(0);
     const c = db.$client;
     this.s = {
-      uuidOf: c.prepare<[number], { uuid: string }>('SELECT uuid FROM outbox_calls WHERE call_id = ?'),
-      addUuid: c.prepare('INSERT OR IGNORE INTO outbox_calls (call_id, uuid) VALUES (?, ?)'),
       addEvent: c.prepare('INSERT INTO outbox_events (uuid, type, call_id, time, payload) VALUES (?, ?, ?, ?, ?)'),
       addDelivery: c.prepare("INSERT INTO outbox_deliveries (event_id, connector, call_id, status, attempts, next_at, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)"),
       event: c.prepare<[number], { payload: string }>('SELECT payload FROM outbox_events WHERE id = ?'),
@@ -89,13 +89,9 @@ export class OutboxStore extends EventEmitter<{ attempt: [AttemptNote] }> {
     };
   }
 
-  /** The call's stable uuid, made on first use. */
+  /** The call's stable uuid (dashed, as stored), made on first use: the same one the REST API shows. */
   uuidOf(callId: number): string {
-    const found = this.s.uuidOf.get(callId);
-    if (found) return found.uuid;
-    const uuid = randomUUID();
-    this.s.addUuid.run(callId, uuid);
-    return this.s.uuidOf.get(callId)?.uuid ?? uuid;
+    return this.uuids.stored(callId);
   }
 
   /** Stores an event and one pending delivery per connector named; returns the event's row id. */
