@@ -46,6 +46,7 @@ export function mixCallsForRest(path: string): { incoming: number; missed: numbe
 }
 
 const deps: HistoryDeps = {
+  group: (kind, ext) => ({ id: ext ? Number(ext) : null, displayName: `${kind === 'queue' ? 'Queue' : 'Ring group'} ${ext ?? ''}`.trim(), ext }),
   uuidOf: (id) => id.toString(16).padStart(32, '0'),
   user: (sip) => ({ id: Number(sip), displayName: `Operator ${sip}`, ext: sip }),
   contactName: () => undefined,

@@ -61,4 +61,17 @@ export class CallHangup {
     }
     return done;
   }
+
+  /** Hangs up one channel (by Uniqueid) if Asterisk still has it; answers 1 or 0. */
+  async hangupChannel(uniqueid: string): Promise<number> {
+    const { events } = await this.ami.listAction({ Action: 'CoreShowChannels' });
+    const name = events.map((ch) => (field(ch, 'uniqueid') === uniqueid ? field(ch, 'channel') : undefined)).find((n) => n);
+    if (!name) return 0;
+    try {
+      await this.ami.action({ Action: 'Hangup', Channel: name, Cause: '16' });
+      return 1;
+    } catch {
+      return 0;
+    }
+  }
 }

@@ -3,6 +3,8 @@
  * is written in the same transaction as the call row it moves, before anyone
  * is told about it.
  */
+import { CallUuids } from './uuids.js';
+import { ChildCalls } from './children.js';
 import { and, asc, count, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type Database from 'better-sqlite3';
 import type { Db } from '../db/index.js';
@@ -37,6 +39,8 @@ export type CallPatch = Partial<
     | 'operators'
     | 'transfers'
     | 'legs'
+    | 'groupKind'
+    | 'groupExt'
   >
 >;
 
@@ -63,6 +67,8 @@ const PATCH_COLUMNS: Readonly<Record<keyof CallPatch, string>> = {
   operators: 'operators',
   transfers: 'transfers',
   legs: 'legs',
+  groupKind: 'group_kind',
+  groupExt: 'group_ext',
 };
 
 const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as Array<keyof CallPatch>;
@@ -84,8 +90,14 @@ export class CallStore {
   private readonly byExternalKeyStmt;
   private readonly insertRecording;
   private readonly finishRecordingStmt;
+  /** the stable uuid of each call (hosted-PBX formats) */
+  readonly uuids: CallUuids;
+  /** the calls to each operator of a group call */
+  readonly children: ChildCalls;
 
   constructor(readonly db: Db) {
+    this.uuids = new CallUuids(db);
+    this.children = new ChildCalls(db, (id) => this.uuids.of(id));
     this.byId = db.select().from(calls).where(eq(calls.id, sql.placeholder('id'))).prepare();
     this.insertStatus = db
       .insert(callStatuses)
@@ -191,6 +203,8 @@ export class CallStore {
         params[key] = JSON_PATCH.has(key) ? JSON.stringify(v) : (v as string | number);
       }
       this.patchCall(params, keys, last !== undefined, last !== undefined && FINAL_STATUSES.has(last));
+      // a group call's children follow its legs, in the same transaction
+      if (patch.legs) this.children.sync(id);
     });
   }
 

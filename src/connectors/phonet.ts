@@ -8,12 +8,19 @@
  * internal call the caller), leg2 (the called extension of an internal call),
  * otherLegs (the client, named by the contact book when it has the number), trunkNum and trunkName (the DID of an incoming call).
  *
+ * A call to a group (ring group, queue) is the parent: each operator the group
+ * rings is a child call with its own uuid and `parentUuid` = the group call's
+ * uuid, and gets its own call.dial (its phone rings), call.bridge (it
+ * answered) and call.hangup (its phone left the call: answered elsewhere,
+ * rang out, or the conversation ended), from the member.* events. The parent
+ * itself sends none: its leg would be a group, not a user.
+ *
  * `call_settings_url` (optional) is asked for the caller name before an
  * operator's phone rings (src/connectors/call-settings.ts).
  */
 import { z } from 'zod';
 import { defineConnector } from './module.js';
-import { chainHas, isFirstRinging, type CallSnapshot, type OutboundEvent } from './types.js';
+import { chainHas, isFirstRinging, type CallSnapshot, type MemberFacts, type OutboundEvent } from './types.js';
 
 export type PhonetOptions = {
   account_domain: string;
@@ -37,8 +44,18 @@ function dialAt(call: CallSnapshot): number | null {
   return call.chain.find((c) => c.status === 'OPERATOR_CALLTO' || c.status === 'CLIENT_CALLTO')?.time ?? null;
 }
 
+const MEMBER_EVENT = { 'member.ringing': 'call.dial', 'member.answered': 'call.bridge', 'member.ended': 'call.hangup' } as const;
+
+function memberOf(ev: OutboundEvent): MemberFacts | null {
+  const m = ev.data.member as MemberFacts | undefined;
+  return m && typeof m.uuid === 'string' && typeof m.sip === 'string' ? m : null;
+}
+
 export function phonetEventName(ev: OutboundEvent): 'call.dial' | 'call.bridge' | 'call.hangup' | null {
   if (!ev.call) return null;
+  if (ev.type in MEMBER_EVENT) return memberOf(ev) ? MEMBER_EVENT[ev.type as keyof typeof MEMBER_EVENT] : null;
+  // a group call speaks through its members
+  if (ev.call.group) return null;
   if (isFirstRinging(ev)) return 'call.dial';
   if (ev.type === 'call.bridged') return 'call.bridge';
   if (ev.type === 'call.finished' && chainHas(ev, 'OPERATOR_CALLTO', 'CLIENT_CALLTO')) return 'call.hangup';
@@ -55,17 +72,19 @@ export function phonetBody(ev: OutboundEvent, opts: PhonetOptions, serverTime: n
   const operator = event === 'call.dial' ? (rung ?? call.sip ?? call.operators[0] ?? null) : (call.sip ?? rung ?? call.operators[0] ?? null);
   const internal = call.direction === 'internal';
   const trunkNum = internal ? null : call.direction === 'incoming' ? call.did : null;
+  const member = memberOf(ev);
+  const callee = member ? member.sip : operator;
   return {
     event,
     accountDomain: opts.account_domain,
-    uuid: call.uuid.replaceAll('-', ''),
-    parentUuid: null,
-    dialAt: dialAt(call),
-    bridgeAt: event === 'call.dial' ? null : bridgeAt(call),
+    uuid: member ? member.uuid : call.uuid.replaceAll('-', ''),
+    parentUuid: member ? call.uuid.replaceAll('-', '') : null,
+    dialAt: member ? member.ring_at : dialAt(call),
+    bridgeAt: event === 'call.dial' ? null : member ? member.answer_at : bridgeAt(call),
     serverTime,
     lgDirection: LG_DIRECTION[call.direction],
-    leg: internal ? legOf(call.phone) : legOf(operator),
-    leg2: internal ? legOf(operator) : null,
+    leg: internal ? legOf(call.phone) : legOf(callee),
+    leg2: internal ? legOf(callee) : null,
     otherLegs: internal
       ? null
       : [{ id: call.contact ? String(call.contact.id) : null, name: call.contact?.name ?? null, num: call.phone, companyName: call.contact?.company_name ?? null, url: call.contact?.url ?? null }],

@@ -16,6 +16,9 @@ export const CALL_EVENT_TYPES = [
   'call.transferred',
   'call.finished',
   'recording.ready',
+  'member.ringing',
+  'member.answered',
+  'member.ended',
 ] as const;
 export const API_EVENT_TYPES = ['cdr', 'call_asterisk', 'event', 'coming'] as const;
 export const EVENT_TYPES = [...CALL_EVENT_TYPES, ...API_EVENT_TYPES] as const;
@@ -47,6 +50,18 @@ export interface RecordingFacts {
   ended_at: number | null;
 }
 
+/** The call to one operator of a group call (member.* events, CallSnapshot.members). Times are epoch ms. */
+export interface MemberFacts {
+  /** the child call's uuid (32 hex digits); the call's own uuid is its parent */
+  uuid: string;
+  sip: string;
+  ring_at: number;
+  answer_at: number | null;
+  end_at: number | null;
+  dial_status: string | null;
+  cause: number | null;
+}
+
 /** A call as it stood when the event happened. Times are epoch ms. */
 export interface CallSnapshot {
   /** the API's call_id (makeCall, callList) */
@@ -76,6 +91,10 @@ export interface CallSnapshot {
   recording_file: string | null;
   /** the client in the contact book (/rest/crm/contacts/v2), when it has the number; null for internal calls */
   contact?: { id: number; name: string | null; company_name: string | null; url: string | null } | null;
+  /** the group the call went to (ring group or queue), null for a call to one operator */
+  group?: { kind: 'ringgroup' | 'queue'; ext: string | null } | null;
+  /** of a group call: the call to each operator the group rang so far (its own uuid, times, dial status) */
+  members?: MemberFacts[];
   /** the status chain so far, this event's status included */
   chain: ChainEntry[];
   recordings: RecordingFacts[];

@@ -85,6 +85,10 @@ export const calls = sqliteTable(
     legs: text('legs', { mode: 'json' }).$type<Array<Record<string, unknown>>>(),
     /** the PBX's own recording of the call (FreePBX MixMonitor / CDR(recordingfile)) */
     recordingFile: text('recording_file'),
+    /** PBX calls to a group of operators: 'ringgroup' or 'queue' (migration 0007); null for a call to one operator */
+    groupKind: text('group_kind', { enum: ['ringgroup', 'queue'] }),
+    /** the group's number: the ring group (RINGGROUP_INDEX) or the queue; null when the PBX did not name it */
+    groupExt: text('group_ext'),
   },
   (t) => [
     index('calls_order_id').on(t.orderId, t.id),
@@ -213,6 +217,37 @@ export const outboxCalls = sqliteTable('outbox_calls', {
     .references(() => calls.id),
   uuid: text('uuid').notNull().unique(),
 });
+
+/**
+ * The calls to each operator of a call to a group (migration 0007): one row per
+ * operator phone the group rang, with its own uuid (`parentUuid` in the
+ * hosted-PBX API is the group call's). Kept in line with the call's legs in the
+ * transaction that stores them; `final` and `direction` are the parent call's.
+ */
+export const callChildren = sqliteTable(
+  'call_children',
+  {
+    uuid: text('uuid').primaryKey(),
+    callId: integer('call_id')
+      .notNull()
+      .references(() => calls.id),
+    /** the operator leg's channel (Uniqueid) */
+    uniqueid: text('uniqueid').notNull(),
+    sip: text('sip').notNull(),
+    /** when its phone began to ring (epoch ms) */
+    createdAt: integer('created_at').notNull(),
+    answerAt: integer('answer_at'),
+    endedAt: integer('ended_at'),
+    dialStatus: text('dial_status'),
+    cause: integer('cause'),
+    final: integer('final', { mode: 'boolean' }).notNull().default(false),
+    direction: text('direction', { enum: ['outgoing', 'incoming', 'internal'] }).notNull(),
+  },
+  // call_children_created: (created_at, rowid), the order the history reads children in
+  (t) => [uniqueIndex('call_children_leg').on(t.callId, t.uniqueid), index('call_children_created').on(t.createdAt)],
+);
+
+export type CallChildRow = typeof callChildren.$inferSelect;
 
 /** CRM connectors (outbox): every domain event, once, with its stable JSON shape (src/connectors/types.ts). */
 export const outboxEvents = sqliteTable(

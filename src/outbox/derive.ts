@@ -15,8 +15,14 @@
  * connected). A call refused up front (a first status that is already final)
  * gives call.started and call.finished. Transfers of PBX calls give
  * call.transferred, one per new transfer.
+ *
+ * A call to a group (ring group, queue) also gives, for each operator the
+ * group rings (a child call with its own uuid, src/calls/children.ts),
+ * member.ringing when the phone begins to ring, member.answered when that
+ * operator answers, and member.ended when the phone leaves the call
+ * (answered elsewhere, rang out, or hung up after talking): deriveMemberEvents.
  */
-import type { CallEventType, Direction } from '../connectors/types.js';
+import type { CallEventType, Direction, MemberFacts } from '../connectors/types.js';
 import { FINAL_STATUSES } from '../calls/chain.js';
 
 /** the final statuses (calls/chain.ts), for status names read as plain strings */
@@ -120,4 +126,19 @@ export function deriveCallEvents(input: DeriveInput): DerivedEvent[] {
     });
   }
   return out;
+}
+
+/** What became new for the members of a group call between two writes, in time order (ringing, answered, ended). */
+export function deriveMemberEvents(before: readonly MemberFacts[], after: readonly MemberFacts[]): DerivedEvent[] {
+  const was = new Map(before.map((m) => [m.uuid, m]));
+  const out: DerivedEvent[] = [];
+  for (const m of after) {
+    const b = was.get(m.uuid);
+    const data = (): Record<string, unknown> => ({ member: { ...m } });
+    if (!b) out.push({ type: 'member.ringing', time: m.ring_at, status: undefined, data: data() });
+    if (m.answer_at !== null && (!b || b.answer_at === null)) out.push({ type: 'member.answered', time: m.answer_at, status: undefined, data: data() });
+    if (m.end_at !== null && (!b || b.end_at === null)) out.push({ type: 'member.ended', time: m.end_at, status: undefined, data: data() });
+  }
+  const rank: Record<string, number> = { 'member.ringing': 0, 'member.answered': 1, 'member.ended': 2 };
+  return out.sort((a, b) => a.time - b.time || rank[a.type]! - rank[b.type]!);
 }

@@ -15,7 +15,8 @@ import type { DomainEvent } from '../domain/bus.js';
 import type { Logger } from '../log.js';
 import type { StatusStep } from '../calls/chain.js';
 import { API_EVENT_TYPES, type ApiEventType, type CallSnapshot, type Connector, type Direction, type EventType, type OutboundEvent, type RecordingFacts } from '../connectors/types.js';
-import { deriveCallEvents, type DerivedEvent } from './derive.js';
+import { deriveCallEvents, deriveMemberEvents, type DerivedEvent } from './derive.js';
+import { membersOf } from '../calls/children.js';
 import { OutboxStore } from './store.js';
 import { DeliveryWorker, type ConnectorHealth } from './worker.js';
 import { DEFAULT_RETENTION_MS, OutboxRetention } from './retention.js';
@@ -88,6 +89,7 @@ export class Outbox implements CallTap {
     const recs = this.store.recordings(callId);
     const beforeStatuses = chain.slice(0, Math.max(0, chain.length - steps.length)).map((c) => c.status);
     let derived: DerivedEvent[];
+    const uuid = this.store.uuidOf(callId);
     try {
       derived = deriveCallEvents({
         origin: after.origin,
@@ -103,12 +105,17 @@ export class Outbox implements CallTap {
         recordingReady: recs.some((r) => r.endedAt !== null),
         at,
       });
+      const members = deriveMemberEvents(before ? membersOf(before, uuid) : [], membersOf(after, uuid));
+      if (members.length > 0) {
+        // the operators' rings and ends come after the call's own news, and before its end
+        const last = derived.filter((d) => d.type === 'call.finished');
+        derived = [...derived.filter((d) => d.type !== 'call.finished'), ...members, ...last];
+      }
     } catch (err) {
       this.opts.log.error({ call_id: callId, err: (err as Error).message }, 'domain events not derived');
       return;
     }
     if (derived.length === 0) return;
-    const uuid = this.store.uuidOf(callId);
     for (const d of derived) {
       const snapshot = this.snapshot(after, uuid, cutAt(chain, d.status), recs);
       this.enqueue({ id: randomUUID(), type: d.type, time: d.time, call: snapshot, data: d.data });
@@ -181,6 +188,7 @@ export class Outbox implements CallTap {
       billsec: final ? c.billsec : null,
       recording_file: c.recordingFile,
       contact: this.contactOf(c),
+      ...(c.groupKind ? { group: { kind: c.groupKind, ext: c.groupExt }, members: membersOf(c, uuid).map(({ uniqueid: _u, channel: _c, ...m }) => m) } : {}),
       chain: chain.map((s) => ({ status: s.status, time: s.time, details: s.details })),
       recordings: recs.map((r) => recordingFacts(r, this.opts.urlOf)),
     };

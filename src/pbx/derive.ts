@@ -43,9 +43,18 @@ export interface DerivedStatus {
   details: Record<string, unknown>;
 }
 
+/** A call to a group of operators: a FreePBX ring group (or any dial of several phones at once), or an app_queue queue. */
+export interface CallGroup {
+  kind: 'ringgroup' | 'queue';
+  /** the ring group's number or the queue's name; null when the PBX did not name it */
+  ext: string | null;
+}
+
 export interface PbxCallSummary {
   linkedid: string;
   direction: Direction;
+  /** the group the call went to; null for a call to one operator (and for outgoing calls) */
+  group: CallGroup | null;
   phone: string | null;
   did: string | null;
   /** the operator who talked (the last one to answer, after transfers) */
@@ -94,6 +103,22 @@ function rungPhones(call: MirrorCall): MirrorChannel[] {
   return [...call.channels.values()]
     .filter((c) => c.kind === 'phone' && c.uniqueid !== call.linkedid && (c.dialedBy !== undefined || c.dialString !== undefined))
     .sort((a, b) => (a.ringAt ?? a.createdAt) - (b.ringAt ?? b.createdAt));
+}
+
+/**
+ * Whether an incoming or internal call went to a group: the PBX named a queue
+ * (QueueCallerJoin) or a ring group (RINGGROUP_INDEX), or a phone was rung
+ * through a Local channel (how FreePBX rings group members). Each is known
+ * before the first phone rings, so a call is a group call from its first ring
+ * on. A plain Dial of several phones (`Dial(PJSIP/1000&PJSIP/1001)`) is one
+ * call to the phones it rings, as is a transfer to another operator.
+ */
+export function groupOf(call: MirrorCall, direction: Direction, phones: readonly MirrorChannel[]): CallGroup | null {
+  if (direction === 'outgoing') return null;
+  if (call.queue) return { kind: 'queue', ext: call.queue.name || null };
+  if (call.ringGroup !== undefined) return { kind: 'ringgroup', ext: call.ringGroup || null };
+  if (phones.some((p) => p.dialedBy !== undefined && call.channels.get(p.dialedBy)?.kind === 'local')) return { kind: 'ringgroup', ext: null };
+  return null;
 }
 
 const answered = (c: MirrorChannel): boolean => c.dialStatus === 'ANSWER' || (c.answerAt !== undefined && c.dialedBy !== undefined);
@@ -185,6 +210,7 @@ export function summarize(call: MirrorCall): PbxCallSummary {
   return {
     linkedid: call.linkedid,
     direction,
+    group: groupOf(call, direction, phones),
     phone,
     did: direction === 'incoming' ? did : null,
     sip,

@@ -69,6 +69,8 @@ export interface MirrorCall {
   transfers: Transfer[];
   recordingFile?: string;
   did?: string;
+  /** the FreePBX ring group the call went to (RINGGROUP_INDEX; '' for a ring group the PBX did not name) */
+  ringGroup?: string;
   /** who asked first to end the conversation: a client-side or an operator-side channel */
   firstHangup?: { uniqueid: string; at: number };
   /** the Cdr events of the call's channels, as received */
@@ -240,9 +242,15 @@ export class ChannelMirror {
   }
 
   /** Restores a call the store knows as open (after a restart), before the snapshot fills in its channels. */
-  restoreCall(linkedid: string, startedAt: number, facts: { did?: string; recordingFile?: string; transfers?: Transfer[] }): MirrorCall {
+  restoreCall(
+    linkedid: string,
+    startedAt: number,
+    facts: { did?: string; recordingFile?: string; transfers?: Transfer[]; group?: { kind: 'ringgroup' | 'queue'; ext: string | null } },
+  ): MirrorCall {
     const call = this.callOf(linkedid, startedAt);
     call.open = true;
+    if (facts.group?.kind === 'ringgroup') call.ringGroup = facts.group.ext ?? '';
+    if (facts.group?.kind === 'queue') call.queue ??= { name: facts.group.ext ?? '', abandoned: false, connected: false, left: false };
     if (facts.did) call.did = facts.did;
     if (facts.recordingFile) call.recordingFile = facts.recordingFile;
     if (facts.transfers) call.transfers = [...facts.transfers];
@@ -342,6 +350,7 @@ export class ChannelMirror {
     if (variable === OWN_CALL_VARIABLE && value !== '') call.own = true;
     else if (variable === 'MIXMONITOR_FILENAME' && value !== '') call.recordingFile ??= value;
     else if (variable === 'FROM_DID' && value !== '') call.did ??= value;
+    else if (variable === 'RINGGROUP_INDEX' && value !== '' && !call.ringGroup) call.ringGroup = value;
   }
 
   private onNewstate(m: AmiMessage, at: number): void {

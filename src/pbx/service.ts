@@ -229,6 +229,7 @@ export class PbxCallService {
         ...(row.did ? { did: row.did } : {}),
         ...(row.recordingFile ? { recordingFile: row.recordingFile } : {}),
         ...(row.transfers ? { transfers: row.transfers as unknown as Transfer[] } : {}),
+        ...(row.groupKind ? { group: { kind: row.groupKind, ext: row.groupExt } } : {}),
       });
       for (const leg of (row.legs ?? []) as unknown as Leg[]) {
         if (call.channels.has(leg.uniqueid)) continue;
@@ -292,6 +293,10 @@ function patchOf(s: PbxCallSummary): CallPatch {
   if (s.phone !== null) p.phone = s.phone;
   if (s.sip !== null) p.sip = s.sip;
   if (s.did !== null) p.did = s.did;
+  if (s.group) {
+    p.groupKind = s.group.kind;
+    if (s.group.ext !== null) p.groupExt = s.group.ext;
+  }
   if (s.answeredAt !== null) p.answeredAt = s.answeredAt;
   if (s.recordingFile !== null) p.recordingFile = s.recordingFile;
   if (s.transfers.length > 0) p.transfers = s.transfers as unknown as CallRow['transfers'];

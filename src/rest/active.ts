@@ -5,8 +5,15 @@
  * 2 outgoing, 4 incoming), leg (the operator; of an internal call the caller),
  * leg2 (the called extension of an internal call), otherLegs (the client, with
  * the contact book's name when it knows the number), trunkNum / trunkName.
+ *
+ * A call to a group (ring group, queue) is listed as its parent, whose leg is
+ * the group, followed by a row for each operator whose phone rings or who
+ * talks now (a child call: its own uuid, parentUuid = the parent's, leg = the
+ * operator, dialAt / bridgeAt its own); operators whose phones stopped
+ * ringing are no longer listed.
  */
 import type { CallRow } from '../db/schema.js';
+import { membersOf, type Member } from '../calls/children.js';
 
 export const LG_DIRECTION = { internal: 1, outgoing: 2, incoming: 4 } as const;
 
@@ -26,6 +33,8 @@ export interface Contact {
 export interface ActiveDeps {
   uuidOf(callId: number): string;
   user(ext: string): LegUser;
+  /** a ring group or queue as the leg of a group call */
+  group(kind: 'ringgroup' | 'queue', ext: string | null): { id: number | null; ext: string | null; displayName: string };
   contact(phone: string): Contact | undefined;
   /** the contact's link (the contact book's API path) */
   contactUrl(id: number): string | null;
@@ -49,23 +58,51 @@ export function otherLegsOf(phone: string | null, deps: Pick<ActiveDeps, 'contac
   return [{ id: c ? String(c.id) : null, name: c?.name ?? null, num: phone, companyName: c?.companyName ?? null, url: c ? deps.contactUrl(c.id) : null }];
 }
 
+/** The row of a call (of a group call: its parent). */
 export function activeCall(call: CallRow, deps: ActiveDeps): Record<string, unknown> {
   const internal = call.direction === 'internal';
-  const operator = operatorOf(call);
   const leg = (ext: string | null) => (ext ? deps.user(ext) : null);
+  const callee = call.groupKind ? deps.group(call.groupKind, call.groupExt) : leg(operatorOf(call));
   const bridgeAt = bridgeAtOf(call);
   const trunkNum = internal ? null : call.direction === 'incoming' ? call.did : (deps.trunk ?? null);
+  const legs = call.legs ?? [];
+  const firstRing = legs.map((l) => l.ring_at).filter((t): t is number => typeof t === 'number');
   return {
     uuid: deps.uuidOf(call.id),
     parentUuid: null,
     lastEvent: bridgeAt !== null ? 'call.bridge' : 'call.dial',
-    dialAt: call.operatorRingAt ?? call.clientRingAt ?? call.createdAt,
+    dialAt: call.operatorRingAt ?? call.clientRingAt ?? (call.origin === 'pbx' && firstRing.length > 0 ? Math.min(...firstRing) : call.createdAt),
     bridgeAt,
     lgDirection: LG_DIRECTION[call.direction],
-    leg: internal ? leg(call.phone) : leg(operator),
-    leg2: internal ? leg(operator) : null,
+    leg: internal ? leg(call.phone) : callee,
+    leg2: internal ? callee : null,
     otherLegs: internal ? null : otherLegsOf(call.phone, deps),
     trunkNum,
     trunkName: trunkNum,
   };
+}
+
+/** The row of an operator a group call rings or talks to now. */
+export function activeChild(call: CallRow, m: Member, deps: ActiveDeps): Record<string, unknown> {
+  const parent = activeCall(call, deps);
+  const internal = call.direction === 'internal';
+  const member = deps.user(m.sip);
+  return {
+    ...parent,
+    uuid: m.uuid,
+    parentUuid: parent.uuid,
+    lastEvent: m.answer_at !== null ? 'call.bridge' : 'call.dial',
+    dialAt: m.ring_at,
+    bridgeAt: m.answer_at,
+    leg: internal ? parent.leg : member,
+    leg2: internal ? member : null,
+  };
+}
+
+/** The rows of a call in progress: the call, and of a group call the operators it rings or talks to now. */
+export function activeRows(call: CallRow, deps: ActiveDeps): Array<Record<string, unknown>> {
+  const rows = [activeCall(call, deps)];
+  if (!call.groupKind) return rows;
+  for (const m of membersOf(call, deps.uuidOf(call.id))) if (m.end_at === null) rows.push(activeChild(call, m, deps));
+  return rows;
 }

@@ -5,7 +5,7 @@
  * are plain text. The session check is the middleware's in front.
  */
 import type { Context, Hono } from 'hono';
-import { HistoryParamError, historyRecord, parseHistoryQuery, userRecord, type HistoryDeps, type HistoryQueries, type HistoryQuery } from './history.js';
+import { HistoryParamError, callEntryRecord, historyRecord, parseHistoryQuery, userRecord, type HistoryDeps, type HistoryQueries, type HistoryQuery } from './history.js';
 
 type Answer = (q: HistoryQuery) => Array<Record<string, unknown>>;
 
@@ -20,7 +20,7 @@ export function installHistoryRoutes(app: Hono<any>, queries: HistoryQueries, de
     }
     return c.json(answer(q));
   };
-  app.get('/rest/calls/company.api', route(false, (q) => queries.company(q).map((call) => historyRecord(call, deps))));
+  app.get('/rest/calls/company.api', route(false, (q) => queries.company(q).map((e) => callEntryRecord(e, deps))));
   app.get('/rest/calls/missed.api', route(false, (q) => queries.missed(q).map((call) => historyRecord(call, deps))));
   app.get('/rest/calls/users.api', route(true, (q) => queries.users(q).map((e) => userRecord(e, deps))));
 }

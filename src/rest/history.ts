@@ -1,12 +1,24 @@
 /**
  * Call history of the hosted-PBX REST API (seed 003): GET /rest/calls/company.api,
- * missed.api and users.api. One record per call (one call per linkedid, so
- * `parentUuid` is always null), times in epoch ms, durations in whole seconds.
+ * missed.api and users.api. Times in epoch ms, durations in whole seconds.
  *
- * - `historyRecord` maps a stored call to the seed's record; pure.
- * - `HistoryQueries` selects the pages: final calls whose start (`created_at`)
- *   lies in [timeFrom, timeTo], ordered by start then id, LIMIT/OFFSET, read
- *   along the index calls_created.
+ * A call to one operator is one record (`parentUuid` null). A call to a group
+ * (a ring group or a queue) is a parent record, whose `leg` is the group
+ * (type 2), and one child record per operator the group rang (type 1,
+ * `parentUuid` = the parent's uuid), each with its own times, disposition and
+ * billSecs (src/calls/children.ts):
+ * - company.api lists parents, children and calls to one operator;
+ * - users.api lists what an operator took part in: calls to one operator and
+ *   the children (not the parents, whose leg is a group), and the pauses;
+ * - missed.api lists the calls to call back, one record per client call (the
+ *   parent of a group call nobody answered, never its children).
+ *
+ * - `historyRecord` / `childRecord` map a stored call / child to the seed's
+ *   record; pure.
+ * - `HistoryQueries` selects the pages: final calls whose start (`created_at`;
+ *   of a child, when its phone began to ring) lies in [timeFrom, timeTo],
+ *   ordered by start then id, LIMIT/OFFSET, read along the indexes
+ *   calls_created and call_children_created.
  * - `parseHistoryQuery` validates the query string; a bad value throws
  *   HistoryParamError naming the field.
  *
@@ -26,7 +38,7 @@
 import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import type { Db } from '../db/index.js';
-import type { CallRow } from '../db/schema.js';
+import type { CallChildRow, CallRow } from '../db/schema.js';
 
 /** lgDirection: 1 internal, 2 outgoing, 4 incoming, 32 pause, 64 unpause. */
 export type LgDirection = 1 | 2 | 4 | 32 | 64;
@@ -37,11 +49,19 @@ export interface HistoryUser {
   ext: string;
 }
 
+export interface HistoryGroup {
+  id: number | null;
+  displayName: string;
+  ext: string | null;
+}
+
 export interface HistoryDeps {
   /** the call's stable uuid */
   uuidOf(callId: number): string;
   /** the operator as a REST user (leg.id, leg.displayName, leg.ext) */
   user(sip: string): HistoryUser;
+  /** a ring group or queue as the leg of a group call (type 2) */
+  group(kind: 'ringgroup' | 'queue', ext: string | null): HistoryGroup;
   /** the contact book's name for a number, if any (otherLegName) */
   contactName(phone: string): string | undefined;
   /** the link to the call's recording, or null when it has none; asked only for calls that had a conversation */
@@ -72,7 +92,15 @@ export interface PauseEntry {
   reason: string;
 }
 
-export type UserEntry = { kind: 'call'; call: HistoryCall } | PauseEntry;
+/** A call to one operator of a group call, with its parent. */
+export interface ChildEntry {
+  kind: 'child';
+  child: CallChildRow;
+  parent: HistoryCall;
+}
+
+export type CallEntry = { kind: 'call'; call: HistoryCall } | ChildEntry;
+export type UserEntry = CallEntry | PauseEntry;
 
 export interface HistoryQuery {
   timeFrom: number;
@@ -172,7 +200,13 @@ const legOf = (sip: string | null, deps: HistoryDeps) => {
 /** Whether the row says the call has no recording (only a HistoryCall knows; a plain CallRow leaves it to deps.audioUrl). */
 const knownWithoutRecording = (c: HistoryCall): boolean => 'recordingId' in c && c.recordingId === null && !c.recordingFile;
 
-/** The seed's record of one call. */
+const groupLegOf = (call: CallRow, deps: HistoryDeps) => {
+  if (!call.groupKind) return null;
+  const g = deps.group(call.groupKind, call.groupExt);
+  return { id: g.id, type: 2, displayName: g.displayName, ext: g.ext };
+};
+
+/** The seed's record of one call (of a group call: the parent, whose leg is the group). */
 export function historyRecord(call: HistoryCall, deps: HistoryDeps): Record<string, unknown> {
   const lg = LG_DIRECTION[call.direction] ?? 2;
   const internal = lg === 1;
@@ -180,6 +214,8 @@ export function historyRecord(call: HistoryCall, deps: HistoryDeps): Record<stri
   const otherLegNum = internal ? null : str(call.phone);
   const endAt = call.endedAt ?? call.createdAt;
   const answered = talked(call);
+  const group = groupLegOf(call, deps);
+  const callee = group ?? legOf(operatorOf(call), deps);
   return {
     parentUuid: null,
     uuid,
@@ -187,8 +223,8 @@ export function historyRecord(call: HistoryCall, deps: HistoryDeps): Record<stri
     lgDirection: lg,
     otherLegNum,
     otherLegName: otherLegNum === null ? null : (deps.contactName(otherLegNum) ?? otherLegNum),
-    leg: legOf(internal ? str(call.phone) : operatorOf(call), deps),
-    leg2: internal ? legOf(operatorOf(call), deps) : null,
+    leg: internal ? legOf(str(call.phone), deps) : callee,
+    leg2: internal ? callee : null,
     billSecs: Math.max(0, Math.round(call.billsec ?? 0)),
     duration: call.endedAt === null ? 0 : Math.max(0, Math.round((call.endedAt - call.createdAt) / 1000)),
     disposition: dispositionOf(call),
@@ -196,6 +232,56 @@ export function historyRecord(call: HistoryCall, deps: HistoryDeps): Record<stri
     audioRecUrl: answered && !knownWithoutRecording(call) ? deps.audioUrl(uuid, call) : null,
     trunk: lg === 4 ? str(call.did) : lg === 2 ? (deps.trunk ?? null) : null,
   };
+}
+
+/**
+ * A child's disposition: 0 its operator answered, 4 busy, 3 the phone could
+ * not be reached (CHANUNAVAIL), 2 congestion, 1 no answer (it rang out, or was
+ * cancelled: the caller gave up or another operator answered).
+ */
+export function childDisposition(child: Pick<CallChildRow, 'answerAt' | 'dialStatus'>): 0 | 1 | 2 | 3 | 4 {
+  if (child.answerAt !== null) return 0;
+  switch (child.dialStatus) {
+    case 'BUSY':
+      return 4;
+    case 'CHANUNAVAIL':
+      return 3;
+    case 'CONGESTION':
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+/** The seed's record of the call to one operator of a group call. */
+export function childRecord(child: CallChildRow, parent: HistoryCall, deps: HistoryDeps): Record<string, unknown> {
+  const lg = LG_DIRECTION[parent.direction] ?? 4;
+  const internal = lg === 1;
+  const otherLegNum = internal ? null : str(parent.phone);
+  const endAt = child.endedAt ?? parent.endedAt ?? child.createdAt;
+  const answered = child.answerAt !== null;
+  const member = legOf(child.sip, deps);
+  return {
+    parentUuid: deps.uuidOf(parent.id),
+    uuid: child.uuid,
+    endAt,
+    lgDirection: lg,
+    otherLegNum,
+    otherLegName: otherLegNum === null ? null : (deps.contactName(otherLegNum) ?? otherLegNum),
+    leg: internal ? legOf(str(parent.phone), deps) : member,
+    leg2: internal ? member : null,
+    billSecs: answered ? Math.max(0, Math.round((endAt - child.answerAt!) / 1000)) : 0,
+    duration: Math.max(0, Math.round((endAt - child.createdAt) / 1000)),
+    disposition: childDisposition(child),
+    transferHistory: answered ? transferHistoryOf(parent) : null,
+    audioRecUrl: answered && !knownWithoutRecording(parent) ? deps.audioUrl(child.uuid, parent) : null,
+    trunk: lg === 4 ? str(parent.did) : lg === 2 ? (deps.trunk ?? null) : null,
+  };
+}
+
+/** A company.api or users.api call entry as its record. */
+export function callEntryRecord(e: CallEntry, deps: HistoryDeps): Record<string, unknown> {
+  return e.kind === 'call' ? historyRecord(e.call, deps) : childRecord(e.child, e.parent, deps);
 }
 
 /** The seed's record of a pause (lgDirection 32) or unpause (64). */
@@ -220,7 +306,7 @@ export function pauseRecord(p: PauseEntry, deps: HistoryDeps): Record<string, un
 
 /** A users.api entry as its record. */
 export function userRecord(e: UserEntry, deps: HistoryDeps): Record<string, unknown> {
-  return e.kind === 'call' ? historyRecord(e.call, deps) : pauseRecord(e, deps);
+  return e.kind === 'call' || e.kind === 'child' ? callEntryRecord(e, deps) : pauseRecord(e, deps);
 }
 
 // ---------------------------------------------------------------------------
@@ -257,6 +343,8 @@ interface RawCall {
   transfers: string | null;
   legs: string | null;
   recordingFile: string | null;
+  groupKind: CallRow['groupKind'];
+  groupExt: string | null;
   finalDetails: string | null;
   recordingId: number | null;
 }
@@ -267,8 +355,11 @@ const CALL_COLUMNS = `c.id, c.origin, c.direction, c.control, c.external_key AS 
   c.operator_answer_at AS operatorAnswerAt, c.client_ring_at AS clientRingAt, c.client_answer_at AS clientAnswerAt,
   c.ended_at AS endedAt, c.billsec, c.hangup_cause AS hangupCause, c.hangup_cause_text AS hangupCauseText, c.did,
   c.answered_at AS answeredAt, c.operators, c.transfers, c.legs, c.recording_file AS recordingFile,
+  c.group_kind AS groupKind, c.group_ext AS groupExt,
   (SELECT s.details FROM call_statuses s WHERE s.call_id = c.id ORDER BY s.id DESC LIMIT 1) AS finalDetails,
   (SELECT r.id FROM recordings r WHERE r.call_id = c.id ORDER BY r.id LIMIT 1) AS recordingId`;
+
+type RawChild = Omit<CallChildRow, 'final'> & { final: number };
 
 function json<T>(text: string | null): T | null {
   if (text === null) return null;
@@ -311,6 +402,8 @@ function toCall(r: RawCall): HistoryCall {
     transfers: json<Array<Record<string, unknown>>>(r.transfers),
     legs: json<Array<Record<string, unknown>>>(r.legs),
     recordingFile: r.recordingFile,
+    groupKind: r.groupKind,
+    groupExt: r.groupExt,
     finalDetails: json<Record<string, unknown>>(r.finalDetails),
     recordingId: r.recordingId,
   };
@@ -318,6 +411,8 @@ function toCall(r: RawCall): HistoryCall {
 
 /** Window, final, and the direction filter (@all = 1: no filter). */
 const WINDOW = `c.created_at >= @from AND c.created_at <= @to AND c.final = 1 AND (@all = 1 OR c.direction IN (@d1, @d2, @d4))`;
+/** The same for the children of group calls (their start, the parent's final and direction). */
+const CHILD_WINDOW = `k.created_at >= @from AND k.created_at <= @to AND k.final = 1 AND (@all = 1 OR k.direction IN (@d1, @d2, @d4))`;
 /** The call had a conversation (same rule as `talked`). */
 const TALKED_SQL = (t: string) => `(${t}.answered_at IS NOT NULL OR ${t}.client_answer_at IS NOT NULL OR ${t}.status = 'FINISH')`;
 
@@ -354,10 +449,11 @@ export class HistoryQueries {
   /** The statements' SQL, for EXPLAIN QUERY PLAN (tests, diagnostics). */
   readonly sql: { readonly company: string; readonly missed: string; readonly users: string };
   private readonly s: {
-    company: Statement<[Params], RawCall>;
+    company: Statement<[Params], { src: number; id: number }>;
     missed: Statement<[Omit<Params, 'all' | 'd1' | 'd2' | 'd4'>], RawCall>;
     users: Statement<[Params & { calls: 0 | 1; p32: 0 | 1; p64: 0 | 1 }], { src: number; id: number }>;
     call: Statement<[number], RawCall>;
+    child: Statement<[number], RawChild>;
     pause: Statement<[number], { id: number; sip: string; status: string; time: number; reason: string }>;
   };
 
@@ -366,12 +462,14 @@ export class HistoryQueries {
     // The page's ids are chosen along calls_created (created_at, id) alone; the columns and the
     // per-call look-ups are read for those rows only, not for the rows OFFSET skips.
     this.s = {
+      // Calls and the children of group calls, merged by start (then calls before children, then
+      // id), each side read in order along its own index: no sort, however wide the window. The
+      // columns and the per-call look-ups are read for the page's rows only.
       company: c.prepare(
-        `SELECT ${CALL_COLUMNS} FROM (
-           SELECT c.id AS pid FROM calls c INDEXED BY calls_created WHERE ${WINDOW}
-           ORDER BY c.created_at, c.id LIMIT @limit OFFSET @offset
-         ) AS page JOIN calls c ON c.id = page.pid
-         ORDER BY c.created_at, c.id`,
+        `SELECT 0 AS src, c.id AS id, c.created_at AS t FROM calls c INDEXED BY calls_created WHERE ${WINDOW}
+         UNION ALL
+         SELECT 1 AS src, k.rowid AS id, k.created_at AS t FROM call_children k INDEXED BY call_children_created WHERE ${CHILD_WINDOW}
+         ORDER BY t, src, id LIMIT @limit OFFSET @offset`,
       ),
       // Incoming calls without a conversation (the partial index calls_missed holds just those; its
       // condition is NOT talked, spelled out so SQLite sees the query implies it) and with no later
@@ -390,17 +488,25 @@ export class HistoryQueries {
          ) AS page JOIN calls c ON c.id = page.pid
          ORDER BY c.created_at, c.id`,
       ),
-      // Calls with an operator and the pauses, merged by time (then id, then calls before pauses),
-      // each side read in order along its own index: no sort, however wide the window.
+      // Calls with an operator (not the parents of group calls: their children are listed), the
+      // children, and the pauses, merged by time (then id, then calls before children before
+      // pauses), each side read in order along its own index: no sort, however wide the window.
       users: c.prepare(
         `SELECT 0 AS src, c.id AS id, c.created_at AS t FROM calls c INDEXED BY calls_created
-           WHERE @calls = 1 AND ${WINDOW} AND (c.sip IS NOT NULL OR (c.operators IS NOT NULL AND c.operators <> '[]'))
+           WHERE @calls = 1 AND ${WINDOW} AND c.group_kind IS NULL AND (c.sip IS NOT NULL OR (c.operators IS NOT NULL AND c.operators <> '[]'))
          UNION ALL
-         SELECT 1 AS src, h.id AS id, h.time AS t FROM operator_history h INDEXED BY operator_history_time
+         SELECT 2 AS src, k.rowid AS id, k.created_at AS t FROM call_children k INDEXED BY call_children_created
+           WHERE @calls = 1 AND ${CHILD_WINDOW}
+         UNION ALL
+         SELECT 3 AS src, h.id AS id, h.time AS t FROM operator_history h INDEXED BY operator_history_time
            WHERE h.time >= @from AND h.time <= @to AND ((@p32 = 1 AND ${IS_PAUSE}) OR (@p64 = 1 AND ${IS_UNPAUSE}))
          ORDER BY t, id, src LIMIT @limit OFFSET @offset`,
       ),
       call: c.prepare(`SELECT ${CALL_COLUMNS} FROM calls c WHERE c.id = ?`),
+      child: c.prepare(
+        `SELECT uuid, call_id AS callId, uniqueid, sip, created_at AS createdAt, answer_at AS answerAt, ended_at AS endedAt,
+           dial_status AS dialStatus, cause, final, direction FROM call_children WHERE rowid = ?`,
+      ),
       pause: c.prepare('SELECT id, sip, status, time, reason FROM operator_history WHERE id = ?'),
     };
     this.sql = { company: this.s.company.source, missed: this.s.missed.source, users: this.s.users.source };
@@ -421,10 +527,37 @@ export class HistoryQueries {
     };
   }
 
-  /** company.api: every final call in the window, in the chosen directions. */
-  company(q: HistoryQuery): HistoryCall[] {
+  /** A page's call (src 0) or child (src 1, 2) entry; the parents are read once per page. */
+  private entry(src: number, id: number, parents: Map<number, HistoryCall>): CallEntry | undefined {
+    const load = (callId: number): HistoryCall | undefined => {
+      let call = parents.get(callId);
+      if (!call) {
+        const raw = this.s.call.get(callId);
+        if (!raw) return undefined;
+        call = toCall(raw);
+        parents.set(callId, call);
+      }
+      return call;
+    };
+    if (src === 0) {
+      const call = load(id);
+      return call ? { kind: 'call', call } : undefined;
+    }
+    const raw = this.s.child.get(id);
+    const parent = raw ? load(raw.callId) : undefined;
+    return raw && parent ? { kind: 'child', child: { ...raw, final: raw.final === 1 }, parent } : undefined;
+  }
+
+  /** company.api: every final call in the window, in the chosen directions, and the children of group calls. */
+  company(q: HistoryQuery): CallEntry[] {
     if (q.directions !== undefined && ![1, 2, 4].some((b) => q.directions!.has(b as LgDirection))) return [];
-    return this.s.company.all(this.params(q)).map(toCall);
+    const parents = new Map<number, HistoryCall>();
+    const out: CallEntry[] = [];
+    for (const row of this.s.company.all(this.params(q))) {
+      const e = this.entry(row.src, row.id, parents);
+      if (e) out.push(e);
+    }
+    return out;
   }
 
   /** missed.api: incoming calls to call back (directions is not a parameter of missed.api and is ignored). */
@@ -440,10 +573,11 @@ export class HistoryQueries {
     const p32 = d === undefined || d.has(32) ? 1 : 0;
     const p64 = d === undefined || d.has(64) ? 1 : 0;
     const out: UserEntry[] = [];
+    const parents = new Map<number, HistoryCall>();
     for (const row of this.s.users.all({ ...p, calls, p32, p64 })) {
-      if (row.src === 0) {
-        const call = this.s.call.get(row.id);
-        if (call) out.push({ kind: 'call', call: toCall(call) });
+      if (row.src !== 3) {
+        const e = this.entry(row.src, row.id, parents);
+        if (e) out.push(e);
       } else {
         const h = this.s.pause.get(row.id);
         if (h) out.push({ kind: h.status === 'away' ? 'pause' : 'unpause', id: h.id, sip: h.sip, time: h.time, reason: h.reason });

@@ -25,7 +25,8 @@ import type { ContactStore } from '../contacts/store.js';
 import { installContactRoutes } from '../contacts/routes.js';
 import { HistoryQueries, type HistoryDeps } from './history.js';
 import { installHistoryRoutes } from './history-routes.js';
-import { activeCall, type ActiveDeps } from './active.js';
+import { activeRows, type ActiveDeps } from './active.js';
+import { normalizeUuid } from '../calls/uuids.js';
 import type { AudioLinks } from './audio-links.js';
 import { FailureLimiter, type RestSessions, type RestSession } from './sessions.js';
 import { restStatus, type UserDirectory } from './users.js';
@@ -134,8 +135,16 @@ export function restRoutes(deps: RestDeps): RouteGroup {
   const limiter = new FailureLimiter(MAX_FAILURES, FAILURE_WINDOW_MS, now);
   const contactUrl = (id: number) => `${deps.baseUrl()}/rest/crm/contacts/v2/${id}`;
   const contactOf = (phone: string) => deps.contacts.byPhone(phone);
+  const groupLeg = (kind: 'ringgroup' | 'queue', ext: string | null) => {
+    const named = kind === 'queue' ? 'Queue' : 'Ring group';
+    const fallback = ext ? `${named} ${ext}` : named;
+    if (!ext) return { id: null, ext: null, displayName: fallback };
+    const u = deps.users.user(ext);
+    return { id: u.id, ext, displayName: u.displayName !== ext ? u.displayName : fallback };
+  };
   const activeDeps: ActiveDeps = {
     uuidOf: (id) => deps.uuids.of(id),
+    group: groupLeg,
     user: (ext) => {
       const u = deps.users.user(ext);
       return { id: u.id, ext: u.ext, displayName: u.displayName };
@@ -146,6 +155,7 @@ export function restRoutes(deps: RestDeps): RouteGroup {
   };
   const historyDeps: HistoryDeps = {
     uuidOf: (id) => deps.uuids.of(id),
+    group: groupLeg,
     user: (ext) => {
       const u = deps.users.user(ext);
       return { id: u.id, ext: u.ext, displayName: u.displayName };
@@ -221,22 +231,29 @@ export function restRoutes(deps: RestDeps): RouteGroup {
         return c.json({ uuid: deps.uuids.of(callId) });
       });
 
-      app.get('/rest/calls/active/v3', (c) => c.json(deps.openCalls().map((call) => activeCall(call, activeDeps))));
+      app.get('/rest/calls/active/v3', (c) => c.json(deps.openCalls().flatMap((call) => activeRows(call, activeDeps))));
 
       app.get('/rest/calls/active/:uuid/hangup', async (c) => {
-        const callId = deps.uuids.callOf(c.req.param('uuid'));
+        const asked = c.req.param('uuid');
+        const hex = normalizeUuid(asked);
+        // a child uuid (one operator of a group call) hangs up that operator's phone alone
+        const child = hex === undefined ? undefined : deps.store.children.find(hex);
+        const callId = child?.callId ?? deps.uuids.callOf(asked);
         const call = callId === undefined ? undefined : deps.store.get(callId);
         if (!call) throw new RestError(404, 'uuid: no such call');
         if (call.final) throw new RestError(404, 'uuid: the call is not active any more');
+        if (child && (call.legs ?? []).some((l) => l.uniqueid === child.uniqueid && typeof l.end_at === 'number')) {
+          throw new RestError(404, "uuid: this operator's phone is not in the call any more");
+        }
         let n: number;
         try {
-          n = await deps.hangup.hangup(call);
+          n = child ? await deps.hangup.hangupChannel(child.uniqueid) : await deps.hangup.hangup(call);
         } catch (err) {
           deps.log.warn({ call_id: call.id, err: (err as Error).message }, 'REST hangup failed');
           throw new RestError(503, 'Asterisk could not be asked to hang up the call');
         }
-        if (n === 0) throw new RestError(409, 'the call has no channel up on the PBX yet');
-        deps.log.info({ call_id: call.id, channels: n }, 'call hung up on request');
+        if (n === 0) throw new RestError(409, child ? "the operator's phone has no channel up on the PBX" : 'the call has no channel up on the PBX yet');
+        deps.log.info({ call_id: call.id, channels: n, ...(child ? { leg: child.uniqueid } : {}) }, 'call hung up on request');
         return c.body(null, 200);
       });
 
@@ -246,8 +263,10 @@ export function restRoutes(deps: RestDeps): RouteGroup {
       app.on(['GET', 'HEAD'], '/rest/public/calls/:uuid/audio', async (c) => {
         const id = c.req.param('uuid');
         if (/-(rx|tx)$/.test(id)) throw new RestError(404, 'recordings are made of both directions together; use the call uuid alone');
-        const callId = deps.uuids.callOf(id);
-        const uuid = callId === undefined ? undefined : deps.uuids.of(callId);
+        const hex = normalizeUuid(id);
+        // a group call's child (its operator who talked) has the parent's recording
+        const callId = (hex === undefined ? undefined : deps.store.children.find(hex)?.callId) ?? deps.uuids.callOf(id);
+        const uuid = callId === undefined ? undefined : hex;
         const signed = uuid !== undefined && deps.audio.valid(uuid, c.req.query('expires'), c.req.query('sig'));
         if (!signed && !session(c)) throw new RestError(403, 'the link has expired or is not signed; take audioRecUrl again, or send the session cookie');
         const recs = callId === undefined ? [] : deps.store.recordingsOf([callId]);

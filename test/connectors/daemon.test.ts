@@ -180,6 +180,45 @@ describe('connectors against the simulated PBX', () => {
     expect(rx.webhook.received.at(-1)!.json().data).toMatchObject({ status: 'CLIENT_CANCEL', talked: false });
   });
 
+  it('a ring group 101 + 102, 102 answers: phonet has one child call per operator, with the group call as parentUuid', async () => {
+    const { linkedid } = h.sim.inboundCall({ from: '79001234561', did: '74950000600', operators: '101,102', via: 'ringgroup', answeredBy: '102', outcome: 'answer' });
+    const id = await waitFor('the ring-group call', () => rx.webhook.received.find((r) => r.json().call?.linkedid === linkedid)?.json().call.call_id as number | undefined);
+    await settled(id, true);
+    const parent = (await callUuid(id)).replaceAll('-', '');
+    const children = h.daemon.db.$client
+      .prepare('SELECT uuid, sip, answer_at AS answerAt, ended_at AS endedAt, dial_status AS dialStatus, final, direction FROM call_children WHERE call_id = ? ORDER BY sip')
+      .all(id) as Array<{ uuid: string; sip: string; answerAt: number | null; endedAt: number | null; dialStatus: string | null; final: number; direction: string }>;
+    expect(children.map((c) => [c.sip, c.dialStatus, c.answerAt !== null, c.endedAt !== null, c.final, c.direction])).toEqual([
+      ['101', 'CANCEL', false, true, 1, 'incoming'],
+      ['102', 'ANSWER', true, true, 1, 'incoming'],
+    ]);
+    const row = h.daemon.db.$client.prepare('SELECT group_kind AS kind, group_ext AS ext FROM calls WHERE id = ?').get(id);
+    expect(row).toEqual({ kind: 'ringgroup', ext: '600' });
+    const [c101, c102] = children;
+    expect(new Set([parent, c101!.uuid, c102!.uuid]).size).toBe(3);
+
+    const phonet = rx.phonet.received.map((r) => r.json());
+    const of = (uuid: string) => phonet.filter((p) => p.uuid === uuid);
+    // each operator's phone rang (call.dial) and left the call (call.hangup); the one who answered had call.bridge
+    expect(of(c101!.uuid).map((p) => p.event)).toEqual(['call.dial', 'call.hangup']);
+    expect(of(c102!.uuid).map((p) => p.event)).toEqual(['call.dial', 'call.bridge', 'call.hangup']);
+    expect(phonet.filter((p) => p.uuid === parent)).toEqual([]);
+    for (const p of phonet) expect(p).toMatchObject({ parentUuid: parent, lgDirection: 4, leg2: null, otherLegs: [{ num: '79001234561' }], trunkNum: '74950000600' });
+    expect(of(c101!.uuid)[1]).toMatchObject({ leg: { ext: '101' }, bridgeAt: null });
+    expect(of(c102!.uuid)[1]).toMatchObject({ leg: { ext: '102' }, bridgeAt: c102!.answerAt });
+    expect(of(c102!.uuid)[0].dialAt).toBeLessThanOrEqual(c102!.answerAt!);
+
+    // the webhook has the members' own events beside the call's
+    const types = webhookTypes(id);
+    expect(types.filter((t) => t.startsWith('member.')).sort()).toEqual(['member.answered', 'member.ended', 'member.ended', 'member.ringing', 'member.ringing']);
+    expect(types.at(-2)).toBe('call.finished');
+    const fin = rx.webhook.received.map((r) => r.json()).find((j) => j.type === 'call.finished' && j.call.call_id === id);
+    expect(fin.call.group).toEqual({ kind: 'ringgroup', ext: '600' });
+    expect(fin.call.members.map((m: { uuid: string }) => m.uuid).sort()).toEqual([c101!.uuid, c102!.uuid].sort());
+    // the other connectors speak of the call as a whole
+    expect(forms(rx.binotel).map((f) => f.requestType)).toEqual(['receivedTheCall', 'answeredTheCall', 'hangupTheCall']);
+  });
+
   it('a blind transfer: call.transferred, and the colleague ends the call', async () => {
     const { linkedid } = h.sim.inboundCall({ from: '79001234569', did: '74950001000', operators: '102', outcome: 'answer' });
     await waitFor('the answer', () => rx.webhook.received.some((r) => r.json().type === 'call.bridged' && r.json().call.linkedid === linkedid));

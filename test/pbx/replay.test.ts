@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChannelMirror, kindOfDialString } from '../../src/pbx/mirror.js';
 import { summarize, transferPath, type PbxCallSummary } from '../../src/pbx/derive.js';
+import { membersOf } from '../../src/calls/children.js';
 import { lowerCased, readJsonl, type TraceMessage } from '../helpers/traces.js';
 
 function replay(scenario: string, opts: { ownLinkedids?: string[] } = {}): { calls: PbxCallSummary[]; ended: string[] } {
@@ -30,7 +31,7 @@ const chainOf = (s: PbxCallSummary) => s.chain.map((c) => c.status);
 const CASES: Array<{
   scenario: string;
   what: string;
-  calls: Array<{ direction: string; phone: string; did?: string | null; sip: string | null; operators: string[]; chain: string[]; by?: string; billsec: number; transfers?: string; recording?: RegExp }>;
+  calls: Array<{ direction: string; phone: string; did?: string | null; sip: string | null; operators: string[]; chain: string[]; by?: string; billsec: number; transfers?: string; recording?: RegExp; group?: { kind: string; ext: string | null } }>;
 }> = [
   {
     scenario: 'D1', what: 'inbound to one extension, answered, the client hangs up',
@@ -50,7 +51,7 @@ const CASES: Array<{
   },
   {
     scenario: 'E4', what: 'ring group 600: 1001 answers, 1000 is cancelled',
-    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000600', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 3, recording: /rg-600-/ }],
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000600', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 3, recording: /rg-600-/, group: { kind: 'ringgroup', ext: '600' } }],
   },
   {
     scenario: 'E7', what: 'inbound to 1000, blind transfer to 1001',
@@ -65,11 +66,11 @@ const CASES: Array<{
   },
   {
     scenario: 'Q1', what: 'queue 700: 1001 answers, 1000 is cancelled',
-    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000700', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 3 }],
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000700', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 3, group: { kind: 'queue', ext: '700' } }],
   },
   {
     scenario: 'Q3', what: 'queue call while 1000 is paused: only 1001 rings',
-    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000700', sip: '1001', operators: ['1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 2 }],
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000700', sip: '1001', operators: ['1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 2, group: { kind: 'queue', ext: '700' } }],
   },
 ];
 
@@ -93,6 +94,8 @@ describe('PBX calls from the recorded traces', () => {
       if (want.by) expect(s.chain.at(-1)!.details.by).toBe(want.by);
       expect(transferPath(s.transfers)).toBe(want.transfers ?? null);
       if (want.recording) expect(s.recordingFile).toMatch(want.recording);
+      // a ring group or queue makes a group call (the parent of one call per operator rung); the rest go to one operator
+      expect(s.group).toEqual(want.group ?? null);
       // times read in order, and the end is the last Hangup of the linkedid
       const times = s.chain.map((c) => c.at);
       expect([...times].sort((a, b) => a - b)).toEqual(times);
@@ -108,6 +111,30 @@ describe('PBX calls from the recorded traces', () => {
     expect(loser).toMatchObject({ dial_status: 'CANCEL', cause: 26, answer_at: null });
     expect(winner).toMatchObject({ dial_status: 'ANSWER', cause: 16 });
     expect(s.answeredAt).toBe(winner.answer_at);
+  });
+
+  it('E4: the group call has one child per member rung, with stable uuids and their own times', () => {
+    const s = replay('E4').calls[0]!;
+    const row = { groupKind: s.group!.kind, legs: s.legs as unknown as Array<Record<string, unknown>>, linkedid: s.linkedid };
+    const parent = 'ab'.repeat(16);
+    const members = membersOf(row, parent);
+    expect(members.map((m) => m.sip).sort()).toEqual(['1000', '1001']);
+    const loser = members.find((m) => m.sip === '1000')!;
+    const winner = members.find((m) => m.sip === '1001')!;
+    expect(loser).toMatchObject({ dial_status: 'CANCEL', cause: 26, answer_at: null });
+    expect(winner.answer_at).toBe(s.answeredAt);
+    expect(winner.end_at).not.toBeNull();
+    for (const m of members) {
+      expect(m.uuid).toMatch(/^[0-9a-f]{12}8[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+      expect(m.uuid).not.toBe(parent);
+      expect(m.ring_at).toBeGreaterThanOrEqual(s.startedAt);
+    }
+    expect(new Set(members.map((m) => m.uuid)).size).toBe(2);
+    // the same call read again (a restart) names its children the same way; another parent names them otherwise
+    expect(membersOf(row, parent).map((m) => m.uuid)).toEqual(members.map((m) => m.uuid));
+    expect(membersOf(row, 'cd'.repeat(16)).map((m) => m.uuid)).not.toContain(winner.uuid);
+    // a call to one operator has no children
+    expect(membersOf({ ...row, groupKind: null }, parent)).toEqual([]);
   });
 
   it('E2: a busy client gives cause 17 and no answer time', () => {

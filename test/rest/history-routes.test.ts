@@ -18,6 +18,7 @@ let db: Db;
 let app: Hono;
 
 const deps: HistoryDeps = {
+  group: (kind, ext) => ({ id: ext ? Number(ext) : null, displayName: `${kind === 'queue' ? 'Queue' : 'Ring group'} ${ext ?? ''}`.trim(), ext }),
   uuidOf: (id) => `c${String(id).padStart(31, '0')}`,
   user: (sip) => ({ id: Number(sip), displayName: `Operator ${sip}`, ext: sip }),
   contactName: (phone) => (phone === '79001234567' ? 'Ivan Petrov' : undefined),

@@ -21,6 +21,7 @@ const USERS: Record<string, { id: number; displayName: string }> = {
 };
 
 const deps: HistoryDeps = {
+  group: (kind, ext) => ({ id: ext ? Number(ext) : null, displayName: `${kind === 'queue' ? 'Queue' : 'Ring group'} ${ext ?? ''}`.trim(), ext }),
   uuidOf: (id) => `uuid-${id}`,
   user: (sip) => ({ id: USERS[sip]?.id ?? 9999, displayName: USERS[sip]?.displayName ?? sip, ext: sip }),
   contactName: (phone) => (phone === '79001234567' ? 'Ivan Petrov' : undefined),
@@ -61,6 +62,8 @@ function call(over: Partial<HistoryCall> = {}): HistoryCall {
     transfers: null,
     legs: null,
     recordingFile: '/var/spool/asterisk/monitor/2026/11/24/in-7.wav',
+    groupKind: null,
+    groupExt: null,
     ...over,
   };
 }
