@@ -432,6 +432,8 @@ export class ChannelMirror {
     const call = this.calls.get(ch.linkedid);
     if (!call) return;
     this.noteFirstHangup(call, ch, at);
+    // a phone or trunk leaving a call that goes on is news of its own (a ring-group member answered elsewhere)
+    if (call.open && !call.own && (ch.kind === 'phone' || ch.kind === 'trunk')) this.changes.push({ type: 'channel', call, ch });
     this.maybeEnded(call, at);
   }
 

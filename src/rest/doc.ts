@@ -7,8 +7,8 @@ const text = (description: string) => ({ description, content: { 'text/plain': {
 const denied = { '403': text('no session, or it expired: authorize again') };
 const json = (description: string, schema: Record<string, unknown>) => ({ description, content: { 'application/json': { schema } } });
 const nullable = (type: string) => ({ type: [type, 'null'] });
-const leg = { type: ['object', 'null'], properties: { id: { type: 'integer' }, ext: { type: 'string' }, displayName: { type: 'string' } } };
-const historyLeg = { type: ['object', 'null'], properties: { id: { type: 'integer' }, type: { type: 'integer', enum: [1, 2, 4] }, ext: nullable('string'), displayName: { type: 'string' } } };
+const leg = { type: ['object', 'null'], properties: { id: nullable('integer'), ext: nullable('string'), displayName: { type: 'string' } } };
+const historyLeg = { type: ['object', 'null'], properties: { id: nullable('integer'), type: { type: 'integer', enum: [1, 2, 4] }, ext: nullable('string'), displayName: { type: 'string' } } };
 const otherLegs = {
   type: ['array', 'null'],
   items: { type: 'object', properties: { id: nullable('string'), name: nullable('string'), num: { type: 'string' }, companyName: nullable('string'), url: nullable('string') } },
@@ -35,7 +35,7 @@ const historyRecord = {
   type: 'object',
   properties: {
     uuid: nullable('string'),
-    parentUuid: nullable('string'),
+    parentUuid: { ...nullable('string'), description: 'of a child call (one operator a ring group or queue rang): the uuid of the group call; null otherwise' },
     endAt: { type: 'integer', description: 'epoch ms' },
     lgDirection: { type: 'integer', enum: [1, 2, 4, 32, 64] },
     otherLegNum: nullable('string'),
@@ -174,7 +174,7 @@ export const restDoc: readonly RouteDoc[] = [
             type: 'object',
             properties: {
               uuid: { type: 'string' },
-              parentUuid: nullable('string'),
+              parentUuid: { ...nullable('string'), description: 'of an operator a ring group or queue rings now: the uuid of the group call; null otherwise' },
               lastEvent: { type: 'string', enum: ['call.dial', 'call.bridge'] },
               dialAt: { type: 'integer' },
               bridgeAt: nullable('integer'),

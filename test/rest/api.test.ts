@@ -240,6 +240,66 @@ describe('makeCall, active calls, history, recording', () => {
   }, 30_000);
 });
 
+describe('group calls', () => {
+  it('a ring group: the parent and the operators it rings in active/v3, a child hung up alone, children in company.api with their own audio link', async () => {
+    const from = Date.now();
+    const { linkedid } = h.sim.inboundCall({ from: '79001234551', did: '74950000600', operators: '101,102', via: 'ringgroup', answeredBy: '102', outcome: 'answer' });
+    const ours = (rows: any[] | undefined) => (rows ?? []).filter((c) => c.otherLegs?.[0]?.num === '79001234551');
+    const ringing = await waitFor('both phones ringing in active/v3', async () => {
+      const rows = ours((await rest('/rest/calls/active/v3')).json);
+      return rows.length === 3 ? rows : undefined;
+    });
+    const [parent, ...kids] = ringing;
+    expect(parent).toMatchObject({ parentUuid: null, lastEvent: 'call.dial', lgDirection: 4, leg: { id: 600, ext: '600', displayName: 'Ring group 600' }, trunkNum: '74950000600' });
+    expect(kids.map((k: any) => k.leg.ext).sort()).toEqual(['101', '102']);
+    for (const k of kids) expect(k).toMatchObject({ parentUuid: parent.uuid, lastEvent: 'call.dial', bridgeAt: null, leg2: null });
+    expect(new Set(ringing.map((r: any) => r.uuid)).size).toBe(3);
+
+    // 102 answers: the parent and 102's child are bridged, 101's phone stopped ringing and left the list
+    const talking = await waitFor('102 talking', async () => {
+      const rows = ours((await rest('/rest/calls/active/v3')).json);
+      return rows.length === 2 && rows.every((r) => r.lastEvent === 'call.bridge') ? rows : undefined;
+    });
+    const child102 = talking.find((r: any) => r.parentUuid === parent.uuid)!;
+    expect(child102).toMatchObject({ leg: { ext: '102' }, uuid: kids.find((k: any) => k.leg.ext === '102').uuid });
+    expect(child102.bridgeAt).toBeGreaterThanOrEqual(child102.dialAt);
+    // 101's child is over: nothing to hang up
+    expect((await rest(`/rest/calls/active/${kids.find((k: any) => k.leg.ext === '101').uuid}/hangup`)).status).toBe(404);
+
+    // hanging up the child hangs up 102's phone, not every channel of the call
+    const before = amiActions.length;
+    expect((await rest(`/rest/calls/active/${child102.uuid}/hangup`)).status).toBe(200);
+    const hangups = amiActions.slice(before).filter((a) => a.action === 'Hangup');
+    expect(hangups.map((a) => a.channel)).toEqual([expect.stringMatching(/^PJSIP\/102-/)]);
+    const done = await waitFor('the call to end', () => h.daemon.db.select().from(calls).where(eq(calls.linkedid, linkedid)).get()?.final && h.daemon.db.select().from(calls).where(eq(calls.linkedid, linkedid)).get());
+    expect(done).toMatchObject({ status: 'FINISH', sip: '102', groupKind: 'ringgroup', groupExt: '600' });
+    expect((await rest(`/rest/calls/active/${parent.uuid}/hangup`)).status).toBe(404);
+
+    const history = await waitFor('the recording', async () => {
+      const list = (await rest(`/rest/calls/company.api?timeFrom=${from - 1}&timeTo=${Date.now()}&directions=4`)).json as any[];
+      const mine = list.filter((c) => c.otherLegNum === '79001234551');
+      return mine.find((c) => c.uuid === child102.uuid)?.audioRecUrl ? mine : undefined;
+    });
+    expect(history.map((c: any) => c.uuid)).toEqual([parent.uuid, ...kids.map((k: any) => k.uuid)]);
+    expect(history[0]).toMatchObject({ parentUuid: null, leg: { type: 2, ext: '600' }, disposition: 0 });
+    const h102 = history.find((c: any) => c.uuid === child102.uuid);
+    const h101 = history.find((c: any) => c.leg.ext === '101');
+    expect(h102).toMatchObject({ parentUuid: parent.uuid, leg: { type: 1, ext: '102' }, disposition: 0 });
+    expect(h101).toMatchObject({ parentUuid: parent.uuid, leg: { type: 1, ext: '101' }, disposition: 1, billSecs: 0, audioRecUrl: null });
+    // the child's signed link serves the call's recording without a session
+    const link = new URL(h102.audioRecUrl);
+    expect(link.pathname).toBe(`/rest/public/calls/${child102.uuid}/audio`);
+    // (the PBX's file is attached once MixMonitor has closed it, just after the hangup)
+    const audio = await waitFor('the recording attached', async () => {
+      const a = await rest(`${link.pathname}${link.search}`, { jar: '', headers: { range: 'bytes=0-3' } });
+      return a.status === 206 ? a : undefined;
+    });
+    expect(audio.text).toBe('RIFF');
+    // a signature made for the child does not open another uuid
+    expect((await rest(`/rest/public/calls/${parent.uuid}/audio${link.search}`, { jar: '' })).status).toBe(403);
+  }, 40_000);
+});
+
 describe('the contact book', () => {
   it('names the caller on the operator phone and in otherLegs when no CRM answers call.settings', async () => {
     const created = await rest('/rest/crm/contacts/v2/', {

@@ -10,6 +10,7 @@ import { openDatabase, type Db } from '../../src/db/index.js';
 import { callStatuses, calls, operatorHistory, recordings, type PresenceStatus } from '../../src/db/schema.js';
 import { HistoryQueries, type HistoryDeps } from '../../src/rest/history.js';
 import { installHistoryRoutes } from '../../src/rest/history-routes.js';
+import { ChildCalls, childUuid } from '../../src/calls/children.js';
 
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 const S = 1000;
@@ -422,5 +423,107 @@ describe('bad parameters', () => {
     expect(r.type).toContain('text/plain');
     expect(r.body).toMatch(new RegExp(`^${field}: `));
     expect(r.body).not.toMatch(/[\r\n\0]/);
+  });
+});
+
+describe('group calls (ring group, queue): the parent and one child per operator rung', () => {
+  const G = T0 + 3 * 86_400 * S;
+  const GW = `timeFrom=${G}&timeTo=${G + 200 * S}`;
+  const kids: Record<string, string> = {};
+
+  beforeEach(() => {
+    const children = new ChildCalls(db, deps.uuidOf);
+    ids.rgAnswered = addCall({
+      createdAt: G,
+      answeredAt: G + 6 * S,
+      endedAt: G + 36 * S,
+      billsec: 30,
+      phone: '79007770001',
+      did: '74950000600',
+      sip: '1001',
+      operators: ['1000', '1001'],
+      groupKind: 'ringgroup',
+      groupExt: '600',
+      recordingFile: '/var/spool/asterisk/monitor/2026/11/27/rg-600.wav',
+      legs: [
+        { uniqueid: `${G / 1000}.1`, channel: 'PJSIP/clients-1', role: 'client', number: '79007770001', dialed_by: null, created_at: G, ring_at: null, answer_at: G, end_at: G + 36 * S, dial_status: null, cause: 16 },
+        { uniqueid: `${G / 1000}.4`, channel: 'PJSIP/1000-4', role: 'operator', sip: '1000', dialed_by: `${G / 1000}.3`, created_at: G + S, ring_at: G + S, answer_at: null, end_at: G + 6 * S, dial_status: 'CANCEL', cause: 26 },
+        { uniqueid: `${G / 1000}.6`, channel: 'PJSIP/1001-6', role: 'operator', sip: '1001', dialed_by: `${G / 1000}.5`, created_at: G + S, ring_at: G + S, answer_at: G + 6 * S, end_at: G + 36 * S, dial_status: 'ANSWER', cause: 16 },
+      ],
+    });
+    ids.queueMissed = addCall({
+      createdAt: G + 100 * S,
+      endedAt: G + 116 * S,
+      billsec: 0,
+      phone: '79007770002',
+      did: '74950000700',
+      operators: ['1000', '1001'],
+      status: 'OPERATOR_NOANSWER',
+      groupKind: 'queue',
+      groupExt: '700',
+      legs: [
+        { uniqueid: `${G / 1000}.10`, channel: 'PJSIP/clients-10', role: 'client', number: '79007770002', dialed_by: null, created_at: G + 100 * S, ring_at: null, answer_at: null, end_at: G + 116 * S, dial_status: null, cause: 16 },
+        { uniqueid: `${G / 1000}.11`, channel: 'PJSIP/1000-11', role: 'operator', sip: '1000', dialed_by: `${G / 1000}.10`, created_at: G + 101 * S, ring_at: G + 101 * S, answer_at: null, end_at: G + 116 * S, dial_status: 'NOANSWER', cause: 16 },
+        { uniqueid: `${G / 1000}.12`, channel: 'PJSIP/1001-12', role: 'operator', sip: '1001', dialed_by: `${G / 1000}.10`, created_at: G + 102 * S, ring_at: G + 102 * S, answer_at: null, end_at: G + 102 * S, dial_status: 'BUSY', cause: 17 },
+      ],
+    }, { dialStatus: 'NOANSWER' });
+    children.sync(ids.rgAnswered);
+    children.sync(ids.queueMissed);
+    kids.rg1000 = childUuid(uuid(ids.rgAnswered), `${G / 1000}.4`);
+    kids.rg1001 = childUuid(uuid(ids.rgAnswered), `${G / 1000}.6`);
+    kids.q1000 = childUuid(uuid(ids.queueMissed), `${G / 1000}.11`);
+    kids.q1001 = childUuid(uuid(ids.queueMissed), `${G / 1000}.12`);
+  });
+
+  it('company.api lists each parent (leg: the group, type 2) followed by its children (type 1, parentUuid)', async () => {
+    const r = await get(`/rest/calls/company.api?${GW}`);
+    expect(r.status).toBe(200);
+    expect(uuids(r.body)).toEqual([uuid(ids.rgAnswered!), kids.rg1000, kids.rg1001, uuid(ids.queueMissed!), kids.q1000, kids.q1001]);
+    const [rg, rg1000, rg1001, q, q1000, q1001] = r.body;
+    expect(rg).toMatchObject({ parentUuid: null, lgDirection: 4, leg: { id: 600, type: 2, displayName: 'Ring group 600', ext: '600' }, leg2: null, billSecs: 30, duration: 36, disposition: 0, trunk: '74950000600' });
+    expect(rg1001).toMatchObject({
+      parentUuid: uuid(ids.rgAnswered!),
+      endAt: G + 36 * S,
+      lgDirection: 4,
+      otherLegNum: '79007770001',
+      leg: { id: 1001, type: 1, ext: '1001' },
+      billSecs: 30,
+      duration: 35,
+      disposition: 0,
+      transferHistory: '1001',
+      audioRecUrl: `https://pbx.example/rest/public/calls/${kids.rg1001}/audio`,
+      trunk: '74950000600',
+    });
+    expect(rg1000).toMatchObject({ parentUuid: uuid(ids.rgAnswered!), endAt: G + 6 * S, leg: { ext: '1000', type: 1 }, billSecs: 0, duration: 5, disposition: 1, transferHistory: null, audioRecUrl: null });
+    expect(q).toMatchObject({ parentUuid: null, leg: { id: 700, type: 2, displayName: 'Queue 700', ext: '700' }, disposition: 1, audioRecUrl: null });
+    expect(q1000).toMatchObject({ parentUuid: uuid(ids.queueMissed!), disposition: 1, duration: 15 });
+    expect(q1001).toMatchObject({ parentUuid: uuid(ids.queueMissed!), disposition: 4, duration: 0 });
+  });
+
+  it('limit and offset count the rows, children included', async () => {
+    const first = await get(`/rest/calls/company.api?${GW}&limit=2`);
+    const next = await get(`/rest/calls/company.api?${GW}&limit=2&offset=2`);
+    expect([...uuids(first.body), ...uuids(next.body)]).toEqual([uuid(ids.rgAnswered!), kids.rg1000, kids.rg1001, uuid(ids.queueMissed!)]);
+    // the direction filter applies to the children as to their parents
+    expect((await get(`/rest/calls/company.api?${GW}&directions=2`)).body).toEqual([]);
+    expect(uuids((await get(`/rest/calls/company.api?${GW}&directions=4`)).body)).toHaveLength(6);
+  });
+
+  it('users.api lists the operators\' child calls, not the parents whose leg is a group', async () => {
+    const r = await get(`/rest/calls/users.api?${GW}`);
+    expect(uuids(r.body)).toEqual([kids.rg1000, kids.rg1001, kids.q1000, kids.q1001]);
+    expect(r.body.every((x: { leg: { type: number } }) => x.leg.type === 1)).toBe(true);
+  });
+
+  it('missed.api lists the group call nobody answered once, as its parent', async () => {
+    const r = await get(`/rest/calls/missed.api?${GW}`);
+    expect(uuids(r.body)).toEqual([uuid(ids.queueMissed!)]);
+    expect(r.body[0]).toMatchObject({ parentUuid: null, leg: { type: 2, ext: '700' }, disposition: 1 });
+  });
+
+  it('children are listed only once their parent is final', async () => {
+    db.$client.prepare('UPDATE call_children SET final = 0 WHERE call_id = ?').run(ids.queueMissed!);
+    db.$client.prepare('UPDATE calls SET final = 0 WHERE id = ?').run(ids.queueMissed!);
+    expect(uuids((await get(`/rest/calls/company.api?${GW}`)).body)).toEqual([uuid(ids.rgAnswered!), kids.rg1000, kids.rg1001]);
   });
 });
