@@ -180,8 +180,11 @@ describe('connectors against the simulated PBX', () => {
     expect(rx.webhook.received.at(-1)!.json().data).toMatchObject({ status: 'CLIENT_CANCEL', talked: false });
   });
 
-  it('a ring group 101 + 102, 102 answers: phonet has one child call per operator, with the group call as parentUuid', async () => {
-    const { linkedid } = h.sim.inboundCall({ from: '79001234561', did: '74950000600', operators: '101,102', via: 'ringgroup', answeredBy: '102', outcome: 'answer' });
+  it.each([
+    { via: 'ringgroup', did: '74950000600', from: '79001234561', group: { kind: 'ringgroup', ext: '600' } },
+    { via: 'queue', did: '74950000700', from: '79001234562', group: { kind: 'queue', ext: '700' } },
+  ])('$via 101 + 102, 102 answers: phonet has one child call per operator, with the group call as parentUuid', async ({ via, did, from, group }) => {
+    const { linkedid } = h.sim.inboundCall({ from, did, operators: '101,102', via, answeredBy: '102', outcome: 'answer' });
     const id = await waitFor('the ring-group call', () => rx.webhook.received.find((r) => r.json().call?.linkedid === linkedid)?.json().call.call_id as number | undefined);
     await settled(id, true);
     const parent = (await callUuid(id)).replaceAll('-', '');
@@ -193,7 +196,7 @@ describe('connectors against the simulated PBX', () => {
       ['102', 'ANSWER', true, true, 1, 'incoming'],
     ]);
     const row = h.daemon.db.$client.prepare('SELECT group_kind AS kind, group_ext AS ext FROM calls WHERE id = ?').get(id);
-    expect(row).toEqual({ kind: 'ringgroup', ext: '600' });
+    expect(row).toEqual(group);
     const [c101, c102] = children;
     expect(new Set([parent, c101!.uuid, c102!.uuid]).size).toBe(3);
 
@@ -203,7 +206,7 @@ describe('connectors against the simulated PBX', () => {
     expect(of(c101!.uuid).map((p) => p.event)).toEqual(['call.dial', 'call.hangup']);
     expect(of(c102!.uuid).map((p) => p.event)).toEqual(['call.dial', 'call.bridge', 'call.hangup']);
     expect(phonet.filter((p) => p.uuid === parent)).toEqual([]);
-    for (const p of phonet) expect(p).toMatchObject({ parentUuid: parent, lgDirection: 4, leg2: null, otherLegs: [{ num: '79001234561' }], trunkNum: '74950000600' });
+    for (const p of phonet) expect(p).toMatchObject({ parentUuid: parent, lgDirection: 4, leg2: null, otherLegs: [{ num: from }], trunkNum: did });
     expect(of(c101!.uuid)[1]).toMatchObject({ leg: { ext: '101' }, bridgeAt: null });
     expect(of(c102!.uuid)[1]).toMatchObject({ leg: { ext: '102' }, bridgeAt: c102!.answerAt });
     expect(of(c102!.uuid)[0].dialAt).toBeLessThanOrEqual(c102!.answerAt!);
@@ -213,7 +216,7 @@ describe('connectors against the simulated PBX', () => {
     expect(types.filter((t) => t.startsWith('member.')).sort()).toEqual(['member.answered', 'member.ended', 'member.ended', 'member.ringing', 'member.ringing']);
     expect(types.at(-2)).toBe('call.finished');
     const fin = rx.webhook.received.map((r) => r.json()).find((j) => j.type === 'call.finished' && j.call.call_id === id);
-    expect(fin.call.group).toEqual({ kind: 'ringgroup', ext: '600' });
+    expect(fin.call.group).toEqual(group);
     expect(fin.call.members.map((m: { uuid: string }) => m.uuid).sort()).toEqual([c101!.uuid, c102!.uuid].sort());
     // the other connectors speak of the call as a whole
     expect(forms(rx.binotel).map((f) => f.requestType)).toEqual(['receivedTheCall', 'answeredTheCall', 'hangupTheCall']);
@@ -246,6 +249,27 @@ describe('connectors against the simulated PBX', () => {
     expect(rx.helpdesk.received).toEqual([]);
     expect(forms(rx.crm).map((f) => f.type ?? 'asterisk')).toEqual(['asterisk', 'internal']);
   });
+
+  it('a daemon restart while a ring-group call talks: the children keep their uuids, each event once', async () => {
+    const { linkedid } = h.sim.inboundCall({ from: '79001234563', did: '74950000600', operators: '101,102', via: 'ringgroup', answeredBy: '102', outcome: 'answer' });
+    await waitFor('102 answered', () => rx.webhook.received.some((r) => r.json().type === 'member.answered' && r.json().call.linkedid === linkedid));
+    const id = rx.webhook.received.find((r) => r.json().call?.linkedid === linkedid)!.json().call.call_id as number;
+    const childrenOf = () => h.daemon.db.$client.prepare('SELECT uuid, sip FROM call_children WHERE call_id = ? ORDER BY sip').all(id) as Array<{ uuid: string; sip: string }>;
+    const before = childrenOf();
+    expect(before.map((c) => c.sip)).toEqual(['101', '102']);
+    await h.restart();
+    await settled(id, true, 20_000);
+    expect(childrenOf()).toEqual(before);
+    const phonet = rx.phonet.received.map((r) => r.json());
+    const keys = rx.phonet.received.map((x) => x.headers['idempotency-key']);
+    expect(new Set(keys).size).toBe(keys.length);
+    const [c101, c102] = before;
+    expect(phonet.filter((p) => p.uuid === c101!.uuid).map((p) => p.event)).toEqual(['call.dial', 'call.hangup']);
+    expect(phonet.filter((p) => p.uuid === c102!.uuid).map((p) => p.event)).toEqual(['call.dial', 'call.bridge', 'call.hangup']);
+    expect(phonet.every((p) => [c101!.uuid, c102!.uuid].includes(p.uuid))).toBe(true);
+    const row = h.daemon.db.$client.prepare('SELECT status, group_kind AS kind FROM calls WHERE id = ?').get(id);
+    expect(row).toEqual({ status: 'FINISH', kind: 'ringgroup' });
+  }, 40_000);
 
   it('receivers down for three calls and a daemon restart: everything once, in order, once they are back', async () => {
     for (const r of Object.values(rx)) await r.close();

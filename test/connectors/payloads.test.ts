@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConnectorSettings } from '../../src/connectors/config.js';
 import { CONNECTOR_TYPES } from '../../src/connectors/registry.js';
 import type { Connector, ConnectorContext, OutboundEvent } from '../../src/connectors/types.js';
-import { RECORDING, SCENARIOS, T0, UUID } from './scenarios.js';
+import { CHILD, GROUP_SCENARIOS, RECORDING, SCENARIOS, T0, UUID } from './scenarios.js';
 
 const NOW = T0 + 60_000;
 const dir = mkdtempSync(join(tmpdir(), 'callbridge-payloads-'));
@@ -167,6 +167,55 @@ describe('phonet', () => {
     const reqs = await requests(c, events);
     expect(reqs.every((r) => r.url === 'https://crm.local/phonet' && r.contentType === 'application/json')).toBe(true);
     expect(reqs.map((r) => JSON.parse(String(r.body)))).toEqual(want);
+  });
+});
+
+describe('phonet: a call to a group is the parent of one child call per operator', () => {
+  const c = connector({ type: 'phonet', url: 'https://crm.local/phonet', account_domain: 'clinic.phonet.com.ua', display_names: { '101': 'Ivan Ivanov' } });
+  const parent = UUID.replaceAll('-', '');
+  const common = { accountDomain: 'clinic.phonet.com.ua', parentUuid: parent, serverTime: NOW, lgDirection: 4, leg2: null, trunkNum: '74950000600', trunkName: '74950000600' };
+  const otherLegs = [{ id: null, name: null, num: '79001234567', companyName: null, url: null }];
+  const l101 = { id: 101, ext: '101', displayName: 'Ivan Ivanov' };
+  const l102 = { id: 102, ext: '102', displayName: '102' };
+  it.each([
+    [
+      'ring group 600: 101 and 102 ring, 102 answers, 101 is cancelled',
+      GROUP_SCENARIOS.ringGroupAnswered,
+      [
+        { event: 'call.dial', uuid: CHILD['101'], dialAt: T0 + 50, bridgeAt: null, leg: l101 },
+        { event: 'call.dial', uuid: CHILD['102'], dialAt: T0 + 50, bridgeAt: null, leg: l102 },
+        { event: 'call.bridge', uuid: CHILD['102'], dialAt: T0 + 50, bridgeAt: T0 + 3000, leg: l102 },
+        { event: 'call.hangup', uuid: CHILD['101'], dialAt: T0 + 50, bridgeAt: null, leg: l101 },
+        { event: 'call.hangup', uuid: CHILD['102'], dialAt: T0 + 50, bridgeAt: T0 + 3000, leg: l102 },
+      ].map((e) => ({ ...common, ...e, otherLegs })),
+    ],
+    [
+      'an internal call to the group (1000 dials 600): the caller is leg, each operator leg2',
+      GROUP_SCENARIOS.ringGroupAnswered.map((e) => ({ ...e, call: e.call && { ...e.call, direction: 'internal' as const, phone: '103', did: null } })),
+      [
+        { event: 'call.dial', uuid: CHILD['101'], dialAt: T0 + 50, bridgeAt: null, leg2: l101 },
+        { event: 'call.dial', uuid: CHILD['102'], dialAt: T0 + 50, bridgeAt: null, leg2: l102 },
+        { event: 'call.bridge', uuid: CHILD['102'], dialAt: T0 + 50, bridgeAt: T0 + 3000, leg2: l102 },
+        { event: 'call.hangup', uuid: CHILD['101'], dialAt: T0 + 50, bridgeAt: null, leg2: l101 },
+        { event: 'call.hangup', uuid: CHILD['102'], dialAt: T0 + 50, bridgeAt: T0 + 3000, leg2: l102 },
+      ].map((e) => ({ ...common, lgDirection: 1, leg: { id: 103, ext: '103', displayName: '103' }, trunkNum: null, trunkName: null, otherLegs: null, ...e })),
+    ],
+  ])('%s', async (_n, events, want) => {
+    const reqs = await requests(c, events);
+    expect(reqs.map((r) => JSON.parse(String(r.body)))).toEqual(want);
+  });
+
+  it('the other connectors speak of the group call as one call, and ignore the members', async () => {
+    const events = GROUP_SCENARIOS.ringGroupAnswered;
+    const binotel = await requests(connector({ type: 'binotel', url: 'https://crm.local', company_id: '1' }), events);
+    expect(binotel.map((r) => new URLSearchParams(String(r.body)).get('requestType'))).toEqual(['receivedTheCall', 'answeredTheCall', 'hangupTheCall']);
+    const crm = await requests(connector({ type: 'crm-events', url: 'https://crm.local' }), events);
+    expect(crm.map((r) => r.url)).toEqual(['https://crm.local/api/events/call_asterisk', 'https://crm.local/api/events/callDetailRecord']);
+    // the webhook sends every event, the members' included, with the group on the call
+    const hooks = (await requests(connector({ type: 'webhook', url: 'https://crm.local/hook' }), events)).map((r) => JSON.parse(String(r.body)));
+    expect(hooks.map((h) => h.type)).toEqual(['call.started', 'call.ringing', 'member.ringing', 'member.ringing', 'call.answered', 'call.bridged', 'member.answered', 'member.ended', 'member.ended', 'call.finished']);
+    expect(hooks[2].data.member).toMatchObject({ uuid: CHILD['101'], sip: '101' });
+    expect(hooks.at(-1).call.group).toEqual({ kind: 'ringgroup', ext: '600' });
   });
 });
 

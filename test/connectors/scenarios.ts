@@ -134,3 +134,43 @@ export const SCENARIOS = {
     chain: [['CALL', 0], ['OPERATOR_CALLTO', 50, { sip: '101' }], ['CLIENT_CANCEL', 4000, { cause: 16 }]],
   }),
 };
+
+/** Child uuids of the ring-group scenario's two operators. */
+export const CHILD = { '101': '1a2b3c4d5e6f80718293a4b5c6d7e8f9', '102': '9f8e7d6c5b4a83928170f6e5d4c3b2a1' } as const;
+
+/**
+ * A client calls ring group 600 (DID 74950000600): 101 and 102 ring at 50 ms,
+ * 102 answers at 3 s (101 is cancelled, answered elsewhere), 20 s talk. The
+ * call's own events as for any inbound call, and the members' events between
+ * them, before call.finished.
+ */
+function ringGroupAnswered(): OutboundEvent[] {
+  const base = eventsOf({
+    origin: 'pbx',
+    direction: 'incoming',
+    phone: '79001234567',
+    did: '74950000600',
+    sip: '102',
+    chain: [['CALL', 0], ['OPERATOR_CALLTO', 50, { sip: '101' }], ['OPERATOR_PICKUP', 3000], ['FINISH', 23000, { by: 'client' }]],
+    billsec: 20,
+  });
+  const m101 = { uuid: CHILD['101'], sip: '101', ring_at: T0 + 50, answer_at: null, end_at: null, dial_status: null, cause: null };
+  const m102 = { uuid: CHILD['102'], sip: '102', ring_at: T0 + 50, answer_at: null, end_at: null, dial_status: null, cause: null };
+  const steps: Array<[number, 'member.ringing' | 'member.answered' | 'member.ended', Record<string, unknown>]> = [];
+  steps.push([T0 + 50, 'member.ringing', { ...m101 }], [T0 + 50, 'member.ringing', { ...m102 }]);
+  const a102 = { ...m102, answer_at: T0 + 3000, dial_status: 'ANSWER' };
+  const e101 = { ...m101, end_at: T0 + 3000, dial_status: 'CANCEL', cause: 26 };
+  steps.push([T0 + 3000, 'member.answered', a102], [T0 + 3000, 'member.ended', e101], [T0 + 23000, 'member.ended', { ...a102, end_at: T0 + 23000, cause: 16 }]);
+  const group = { kind: 'ringgroup' as const, ext: '600' };
+  const members = (at: number) => steps.filter(([t]) => t <= at).reduce((acc, [, , m]) => ({ ...acc, [String(m.uuid)]: m }), {} as Record<string, Record<string, unknown>>);
+  const out: OutboundEvent[] = [];
+  const calls = base.filter((e) => e.type !== 'call.finished');
+  const finished = base.filter((e) => e.type === 'call.finished');
+  const memberEvents: OutboundEvent[] = steps.map(([t, type, m], i) => ({ id: `m-${i}`, type, time: t, call: { ...calls.filter((e) => e.time <= t).at(-1)!.call! }, data: { member: m } }));
+  // in time order, the call's own news first at one moment, its end last
+  for (const e of [...calls, ...memberEvents].sort((a, b) => a.time - b.time || (a.type.startsWith('member.') ? 1 : 0) - (b.type.startsWith('member.') ? 1 : 0))) out.push(e);
+  out.push(...finished);
+  return out.map((e) => ({ ...e, call: e.call && { ...e.call, group, members: Object.values(members(e.time)) as never } }));
+}
+
+export const GROUP_SCENARIOS = { ringGroupAnswered: ringGroupAnswered() };
