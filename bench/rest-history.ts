@@ -6,6 +6,9 @@
  * (CLIENT_CANCEL), and every second of those called back and answered by the
  * next call (same number). missed.api then has one call in 60 to list, and
  * each candidate's "no later answered call" look-up finds a row half the time.
+ * Every 20th call is an answered ring-group call with its two children (101
+ * cancelled, 102 answered), so company.api and users.api merge calls and
+ * children.
  * The routes are served by a Hono app holding only them (the session check in
  * front is not part of the figures), over HTTP on loopback.
  */
@@ -18,7 +21,7 @@ import { installHistoryRoutes } from '../src/rest/history-routes.js';
 import { progress } from './child.js';
 
 /** Rewrites the seeded calls into the mix above. */
-export function mixCallsForRest(path: string): { incoming: number; missed: number; ms: number } {
+export function mixCallsForRest(path: string): { incoming: number; missed: number; children: number; ms: number } {
   const t = performance.now();
   const db = openDatabase(path);
   try {
@@ -32,12 +35,21 @@ export function mixCallsForRest(path: string): { incoming: number; missed: numbe
           client_ring_at = CASE WHEN id % 30 = 0 THEN NULL ELSE client_ring_at END,
           billsec = CASE WHEN id % 30 = 0 THEN 0 ELSE billsec END`);
       raw.exec('UPDATE calls SET phone = (SELECT p.phone FROM calls p WHERE p.id = calls.id - 1) WHERE id % 60 = 1 AND id > 1');
+      raw.exec("UPDATE calls SET group_kind = 'ringgroup', group_ext = '600' WHERE id % 20 = 0 AND id % 60 <> 0");
+      raw.exec('DELETE FROM call_children');
+      raw.exec(`INSERT INTO call_children (uuid, call_id, uniqueid, sip, created_at, answer_at, ended_at, dial_status, cause, final, direction)
+        SELECT lower(hex(randomblob(16))), id, id || '.a', '101', created_at + 50, NULL, created_at + 3000, 'CANCEL', 26, final, direction
+          FROM calls WHERE group_kind IS NOT NULL
+        UNION ALL
+        SELECT lower(hex(randomblob(16))), id, id || '.b', '102', created_at + 50, created_at + 3000, coalesce(ended_at, created_at + 3000), 'ANSWER', 16, final, direction
+          FROM calls WHERE group_kind IS NOT NULL`);
     })();
     raw.pragma('wal_checkpoint(TRUNCATE)');
     const count = (sql: string) => (raw.prepare(sql).get() as { n: number }).n;
     return {
       incoming: count("SELECT count(*) AS n FROM calls WHERE direction = 'incoming'"),
       missed: count('SELECT count(*) AS n FROM calls WHERE id % 60 = 30'),
+      children: count('SELECT count(*) AS n FROM call_children'),
       ms: performance.now() - t,
     };
   } finally {
@@ -63,7 +75,9 @@ export interface RestServer {
 /** Serves the history routes on the database of `calls` seeded calls (mixed by mixCallsForRest). */
 export async function restHistoryServer(path: string): Promise<RestServer> {
   const mix = mixCallsForRest(path);
-  progress(`rest history: ${mix.incoming.toLocaleString('en-US')} incoming calls, ${mix.missed.toLocaleString('en-US')} to call back (mixed in ${(mix.ms / 1000).toFixed(1)} s)`);
+  progress(
+    `rest history: ${mix.incoming.toLocaleString('en-US')} incoming calls, ${mix.missed.toLocaleString('en-US')} to call back, ${mix.children.toLocaleString('en-US')} ring-group children (mixed in ${(mix.ms / 1000).toFixed(1)} s)`,
+  );
   const db = openDatabase(path);
   const app = new Hono();
   installHistoryRoutes(app, new HistoryQueries(db), deps);

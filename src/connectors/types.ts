@@ -8,6 +8,8 @@
  * `event`, `coming`) come from the domain bus.
  */
 
+import type { Member } from '../calls/children.js';
+
 export const CALL_EVENT_TYPES = [
   'call.started',
   'call.ringing',
@@ -50,17 +52,8 @@ export interface RecordingFacts {
   ended_at: number | null;
 }
 
-/** The call to one operator of a group call (member.* events, CallSnapshot.members). Times are epoch ms. */
-export interface MemberFacts {
-  /** the child call's uuid (32 hex digits); the call's own uuid is its parent */
-  uuid: string;
-  sip: string;
-  ring_at: number;
-  answer_at: number | null;
-  end_at: number | null;
-  dial_status: string | null;
-  cause: number | null;
-}
+/** The call to one operator of a group call (member.* events, CallSnapshot.members): its uuid (the call's own is its parent), operator, times (epoch ms), dial status and cause. */
+export type MemberFacts = Omit<Member, 'uniqueid' | 'channel'>;
 
 /** A call as it stood when the event happened. Times are epoch ms. */
 export interface CallSnapshot {

@@ -462,14 +462,14 @@ export class HistoryQueries {
     // The page's ids are chosen along calls_created (created_at, id) alone; the columns and the
     // per-call look-ups are read for those rows only, not for the rows OFFSET skips.
     this.s = {
-      // Calls and the children of group calls, merged by start (then calls before children, then
-      // id), each side read in order along its own index: no sort, however wide the window. The
-      // columns and the per-call look-ups are read for the page's rows only.
+      // Calls and the children of group calls, merged by start (then id, then calls before
+      // children), each side read in order along its own index: no sort, however wide the window.
+      // The columns and the per-call look-ups are read for the page's rows only.
       company: c.prepare(
         `SELECT 0 AS src, c.id AS id, c.created_at AS t FROM calls c INDEXED BY calls_created WHERE ${WINDOW}
          UNION ALL
          SELECT 1 AS src, k.rowid AS id, k.created_at AS t FROM call_children k INDEXED BY call_children_created WHERE ${CHILD_WINDOW}
-         ORDER BY t, src, id LIMIT @limit OFFSET @offset`,
+         ORDER BY t, id, src LIMIT @limit OFFSET @offset`,
       ),
       // Incoming calls without a conversation (the partial index calls_missed holds just those; its
       // condition is NOT talked, spelled out so SQLite sees the query implies it) and with no later
