@@ -11,8 +11,10 @@ import { ratio, shape } from './shape.js';
  * recorded; `modelled` leaves out the event kinds the simulator does not model
  * (ExtensionStatus of hints, QueueMemberStatus). Set SIM_SHAPE_OUT=<dir> to keep the streams.
  * Queue 700 has every cast operator as a member, so each QueueStatus lists
- * eight QueueMember items where Q1/Q3 list two; E9 starts its second call
- * after the first was answered, the lab's overlapped more.
+ * eight QueueMember items where Q1/Q3 list two. E9 runs on a slower clock so
+ * that, as in the lab, the outgoing call ends while the inbound one talks;
+ * what still differs there is the order of device-state events, which varies
+ * between Asterisk's own recordings too (E1 and E9 differ in it).
  */
 const fixture = (p: string): string => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'latin1');
 
@@ -37,11 +39,15 @@ describe('calls the daemon did not originate have the shape of the recorded trac
   let run: Running;
   let c: RawAmi;
 
-  beforeEach(async () => {
-    run = await startSim({ timeScale: SCALE });
+  async function login(timeScale: number): Promise<void> {
+    run = await startSim({ timeScale });
     c = await RawAmi.connect(run.addrs.amiPort);
     c.send([['Action', 'Login'], ['Username', 'callbridge'], ['Secret', 'amisecret'], ['ActionID', 'rec-1']]);
     await c.waitFor((f) => f.get('Event') === 'SuccessfulAuth');
+  }
+
+  beforeEach(async () => {
+    await login(SCALE);
   });
   afterEach(async () => {
     c.close();
@@ -127,16 +133,23 @@ describe('calls the daemon did not originate have the shape of the recorded trac
   });
 
   it('two overlapping calls resemble E9', async () => {
+    // a slower clock: the order of the two calls' ends must not depend on the test's own latency
+    c.close();
+    await run.close();
+    const slow = 0.1;
+    await login(slow);
     run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
-    await cast(500);
+    await sleep(500 * slow);
     run.sim.outboundCall('102', '79007654329');
     await c.waitFor(() => c.frames().filter((f) => f.get('Event') === 'BridgeEnter' && f.get('BridgeNumChannels') === '2').length >= 2);
-    await cast(1000);
-    run.sim.hangupPhone('102');
+    // as in the lab, 102 hangs up while the inbound call still talks (it ends 3 s after its answer)
+    await sleep(1000 * slow);
+    expect(c.frames().some((f) => f.get('Event') === 'HangupRequest')).toBe(false);
+    expect(run.sim.hangupPhone('102')).toBe(1);
     const ours = await finish(4, 'E9');
     const f = figures('E9', ours);
     console.log('E9', f);
-    expect(f.modelled).toBeGreaterThanOrEqual(0.6);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.8);
   });
 
   it('a queue call resembles Q1', async () => {
