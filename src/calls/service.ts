@@ -277,6 +277,9 @@ export class CallService extends EventEmitter {
       () => {
         const updated = this.store.finishRecording(callId, rec.name, { size, duration, endedAt: at });
         if (updated) return updated;
+        // A recording never seen to start is taken only from its file: with nothing on disk (the start
+        // was lost with a link, or never happened) there is no recording to list.
+        if (size === null) return undefined;
         const row = this.store.get(callId);
         if (!row) return undefined;
         const started = this.store.startRecording({ callId, orderId: row.orderId, name: rec.name, file: rec.file, format: rec.format, startedAt: at });
@@ -286,7 +289,10 @@ export class CallService extends EventEmitter {
         if (r) this.tap?.recordingReady(r);
       },
     );
-    if (!stored) return;
+    if (!stored) {
+      if (size === null) this.log.warn({ call_id: callId, file: rec.file }, 'no recording of the call: its start was never seen and no file is on disk');
+      return;
+    }
     this.log.info({ call_id: callId, file: rec.file, size, duration }, 'recording finished');
   }
 

@@ -176,3 +176,29 @@ describe('history API', () => {
     expect(parseRange('items=0-1', 10)).toBeUndefined();
   });
 });
+
+describe('a recording whose start was never seen', () => {
+  const talked = (orderId: string): number => {
+    const { callId } = service.makeCall({ sip: '101', phone: '380639920000', orderId, externalKey: undefined });
+    play(callId, [{ type: 'operator_ringing' }, { type: 'operator_answered' }, { type: 'client_dialing' }, { type: 'client_answered' }, { type: 'client_hangup', cause: 16 }]);
+    return callId;
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+
+  it('is listed from its file when the file is on disk', async () => {
+    const callId = talked('71');
+    const file = join(dir, `order-71-call-${callId}.wav`);
+    writeFileSync(file, Buffer.alloc(44));
+    service.sink.recordingFinished(callId, { name: `order-71-call-${callId}`, file, format: 'wav' });
+    await settle();
+    expect(store.recordingsOf([callId]).map((r) => [r.file, r.size])).toEqual([[file, 44]]);
+  });
+
+  it('is not listed when nothing is on disk (its start was lost with a link, or never happened)', async () => {
+    const callId = talked('72');
+    service.sink.recordingFinished(callId, { name: `order-72-call-${callId}`, file: join(dir, 'never-written.wav'), format: 'wav' });
+    await settle();
+    expect(store.recordingsOf([callId])).toEqual([]);
+    expect((await get(`/api/orderRecords.json?order_id=72`)).body.calls).toMatchObject([{ call_id: callId, status: 'FINISH', records: [] }]);
+  });
+});
