@@ -63,6 +63,7 @@ export function callJson(c: CallRow, recs: readonly RecordingRow[], cdrRows: rea
     hangup_cause: c.hangupCause,
     transfers: transferPath(transfers),
     transfer_history: transfers.map((t) => ({ kind: t.kind, from: t.from, to: t.to, time: isoTime(t.at) })),
+    group: c.groupKind ? { kind: c.groupKind, ext: c.groupExt } : null,
     legs: ((c.legs ?? []) as Array<Record<string, unknown>>).map((l) => ({
       channel: l.channel,
       role: l.role,
@@ -106,7 +107,7 @@ export function callListMethods(store: CallStore, opts: { sipPattern: RegExp; ur
           request: { direction: 'incoming', per_page: '20' },
           response: {
             per_page: 20, next_before_id: null,
-            calls: [{ call_id: 7, direction: 'incoming', origin: 'pbx', phone: '79001234567', did: '74950000600', sip: '1001', operators: ['1000', '1001'], order_id: null, external_key: null, status: 'FINISH', final: true, linkedid: '1700000000.123', started_at: '2026-11-24T10:00:05.000Z', answered_at: '2026-11-24T10:00:09.000Z', ended_at: '2026-11-24T10:00:12.000Z', billsec: 3, hangup_cause: 16, transfers: null, transfer_history: [], legs: [], recording_file: null, records: [], cdr: [] }],
+            calls: [{ call_id: 7, direction: 'incoming', origin: 'pbx', phone: '79001234567', did: '74950000600', sip: '1001', operators: ['1000', '1001'], order_id: null, external_key: null, status: 'FINISH', final: true, linkedid: '1700000000.123', started_at: '2026-11-24T10:00:05.000Z', answered_at: '2026-11-24T10:00:09.000Z', ended_at: '2026-11-24T10:00:12.000Z', billsec: 3, hangup_cause: 16, transfers: null, transfer_history: [], group: { kind: 'ringgroup', ext: '600' }, legs: [], recording_file: null, records: [], cdr: [] }],
           },
         },
       },

@@ -35,7 +35,7 @@ describe('PBX calls through the simulator and the HTTP API', () => {
   it('inbound to one operator, answered: incoming, FINISH, the FreePBX recording attached', async () => {
     const { linkedid } = h.sim.inboundCall({ from: '79001234560', did: '74950001000', operators: '101', outcome: 'answer' });
     const c = await finalCall(linkedid);
-    expect(c).toMatchObject({ direction: 'incoming', origin: 'pbx', phone: '79001234560', did: '74950001000', sip: '101', operators: ['101'], status: 'FINISH' });
+    expect(c).toMatchObject({ direction: 'incoming', origin: 'pbx', phone: '79001234560', did: '74950001000', sip: '101', operators: ['101'], status: 'FINISH', group: null });
     expect(await chain(c.call_id)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH']);
     expect(c.recording_file).toMatch(/in-74950001000-79001234560-.*\.wav$/);
     const withRecord = await waitFor('the recording row', async () => {
@@ -55,7 +55,7 @@ describe('PBX calls through the simulator and the HTTP API', () => {
   it('ring group answered by the second phone names that operator', async () => {
     const { linkedid } = h.sim.inboundCall({ from: '79001234562', did: '74950000600', operators: '103,104', outcome: 'answer', answeredBy: '104', via: 'ringgroup' });
     const c = await finalCall(linkedid);
-    expect(c).toMatchObject({ direction: 'incoming', status: 'FINISH', sip: '104', operators: ['103', '104'] });
+    expect(c).toMatchObject({ direction: 'incoming', status: 'FINISH', sip: '104', operators: ['103', '104'], group: { kind: 'ringgroup', ext: '600' } });
   });
 
   it('ring group nobody answers: OPERATOR_NOANSWER', async () => {
@@ -67,7 +67,7 @@ describe('PBX calls through the simulator and the HTTP API', () => {
   it('queue: the member who answers is the operator', async () => {
     const { linkedid } = h.sim.inboundCall({ from: '79001234564', did: '74950000700', operators: '101,102', outcome: 'answer', answeredBy: '102', via: 'queue' });
     const c = await finalCall(linkedid);
-    expect(c).toMatchObject({ direction: 'incoming', status: 'FINISH', sip: '102' });
+    expect(c).toMatchObject({ direction: 'incoming', status: 'FINISH', sip: '102', group: { kind: 'queue', ext: '700' } });
   });
 
   it('queue: a caller who gives up is CLIENT_CANCEL', async () => {
