@@ -136,14 +136,13 @@ describe('calls the daemon did not originate have the shape of the recorded trac
     // a slower clock: the order of the two calls' ends must not depend on the test's own latency
     c.close();
     await run.close();
-    const slow = 0.1;
+    const slow = 0.25;
     await login(slow);
     run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
     await sleep(500 * slow);
     run.sim.outboundCall('102', '79007654329');
     await c.waitFor(() => c.frames().filter((f) => f.get('Event') === 'BridgeEnter' && f.get('BridgeNumChannels') === '2').length >= 2);
     // as in the lab, 102 hangs up while the inbound call still talks (it ends 3 s after its answer)
-    await sleep(1000 * slow);
     expect(c.frames().some((f) => f.get('Event') === 'HangupRequest')).toBe(false);
     expect(run.sim.hangupPhone('102')).toBe(1);
     const ours = await finish(4, 'E9');
