@@ -203,8 +203,8 @@ export class CallStore {
         params[key] = JSON_PATCH.has(key) ? JSON.stringify(v) : (v as string | number);
       }
       this.patchCall(params, keys, last !== undefined, last !== undefined && FINAL_STATUSES.has(last));
-      // a group call's children follow its legs, in the same transaction
-      if (patch.legs) this.children.sync(id);
+      // a group call's children follow its legs, in the same transaction (the PBX service's patch of a group call always names its group)
+      if (patch.legs && patch.groupKind) this.children.sync(id);
     });
   }
 
