@@ -77,6 +77,8 @@ interface Call {
   clientBridged?: boolean;
   /** a join of the client (bridge + recording) is in flight */
   joining?: boolean;
+  /** the client was dialled again after its first originate was lost with the link */
+  redialed?: boolean;
 }
 
 /** A REST request that never got an HTTP answer (the link is down): what it did on the PBX is unknown. */
@@ -269,10 +271,16 @@ export class AriCallFlow {
       this.log.warn({ call_id: s.callId, err: (err as Error).message }, 'no ringback for the operator');
     }
     if (c.opGone) return this.cleanup(c);
+    await this.originateClient(c, bridge.id);
+  }
+
+  /** Originates the client's leg (into [callbridge-ari] or the app), the operator already in the bridge. */
+  private async originateClient(c: Call, bridgeId: string): Promise<void> {
+    const s = c.start;
     const wanted = this.channelId(s.callId, 'client');
     this.byChannel.set(wanted, { call: c, leg: 'client' });
     c.client = wanted;
-    this.emit(c, { type: 'client_dialing' }, { clientChannel: wanted, bridgeId: bridge.id });
+    this.emit(c, { type: 'client_dialing' }, { clientChannel: wanted, bridgeId });
     c.originating = true;
     try {
       const ch = await this.ops.originate({
@@ -571,6 +579,16 @@ export class AriCallFlow {
     }
     // one side is gone and nothing saw when: it hung up; with both gone nothing is known
     if (!opAlive && !clientAlive) return false;
+    if (clientId && !clientAlive && !c.clientAnswered && opAlive && c.operatorAnswered && c.bridge && !wClient && kept !== undefined && !kept.client && !c.redialed) {
+      // The client's originate was lost with the link before it made a channel: Asterisk does not
+      // list it, the AMI link saw nothing of it, and the PBX kept no facts of it (the hangup handler
+      // of every leg that existed writes them). The operator still waits in the bridge: dial again.
+      c.redialed = true;
+      this.byChannel.delete(clientId);
+      this.log.warn({ call_id: callId, channel: clientId }, "the client's originate was lost with the link: dialling the client again");
+      void this.originateClient(c, c.bridge).catch((err: unknown) => this.log.error({ call_id: callId, err: (err as Error).message }, 'ARI call setup failed'));
+      return false;
+    }
     if (clientId && !clientAlive && !c.clientAnswered) {
       c.clientGone = true;
       this.sink.event(callId, { type: 'client_failed', outcome: 'error', reason: "the client's channel is gone and no link saw how it ended" });

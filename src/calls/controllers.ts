@@ -74,14 +74,16 @@ export class AriCallController implements CallController {
 
   /**
    * What [callbridge-ari-hangup] kept in AstDB of a call's legs (read over AMI), for a call that
-   * ended while the daemon was down; removed once read (the ARI-mode AMI user has "system").
+   * ended while the daemon was down; removed once read (the ARI-mode AMI user has "system"). `{}`
+   * when Asterisk has none (DBGetTree lists no entry); undefined when it could not be asked.
    */
   private async legFacts(callId: number): Promise<{ op?: LegWitness; client?: LegWitness } | undefined> {
     if (!this.ami?.connected) return undefined;
     const { events } = await this.ami.listAction({ Action: 'DBGetTree', Family: FACTS_FAMILY, Key: String(callId) });
     const facts = parseAriLegFacts(events.map((e) => ({ key: field(e, 'key') ?? '', val: field(e, 'val') ?? '' })), callId);
     if (facts) void this.ami.action({ Action: 'DBDelTree', Family: FACTS_FAMILY, Key: String(callId) }).catch(() => undefined);
-    return facts;
+    // asked and answered: no facts means no leg of the call has hung up (undefined: not known)
+    return facts ?? {};
   }
 
   async stop(): Promise<void> {

@@ -205,6 +205,28 @@ describe('ARI control: the ARI link cut and kept down (the AMI link is the secon
     await noChannelsLeft(h);
   });
 
+  it("the client's originate lost with the link (refused, no channel made): the client is dialled again and the call goes through", async () => {
+    h = await startHarness({ control: 'ari', timeScale: 0.3 });
+    const originates: string[] = [];
+    let armed = true;
+    h.sim.on('ariRequest', (r: { method: string; path: string; query: Record<string, string> }) => {
+      if (r.method === 'POST' && r.path.startsWith('/channels') && r.query.endpoint) originates.push(r.query.endpoint);
+      // the ringback for the operator is the request before the client's originate: the link goes right after it
+      if (armed && r.method === 'POST' && /^\/bridges\/[^/]+\/play/.test(r.path)) {
+        armed = false;
+        h!.sim.disconnect('ari', 800);
+      }
+    });
+    const id = await place(h, '103');
+    await waitFor('final', () => rowOf(h!, id).final, 12_000);
+    expect(armed).toBe(false);
+    // the first client originate never reached the PBX; the second did
+    expect(originates.filter((e) => !e.includes('103'))).toHaveLength(1);
+    expectTalked(h, id, { by: 'client' });
+    await expectRecording(h, id);
+    await noChannelsLeft(h);
+  });
+
   it('a short gap that ends before the answer is harmless (F1b)', async () => {
     // real time: the operator answers 1 s after ringing; the link is back within about 0.5 s
     h = await startHarness({ control: 'ari', timeScale: 1 });
