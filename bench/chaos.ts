@@ -18,7 +18,7 @@
  * 60 s for its calls to end.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +82,8 @@ class DaemonProcess {
     const child = fork(fileURLToPath(new URL('./daemon-proc.ts', import.meta.url)), [], {
       execArgv: ['--import', 'tsx'],
       env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // CHAOS_LOG_FILE=<path> (with CHAOS_LOG_LEVEL) appends the daemons' log lines there
+      stdio: ['ignore', process.env.CHAOS_LOG_FILE ? openSync(process.env.CHAOS_LOG_FILE, 'a') : 'ignore', 'inherit', 'ipc'],
     });
     this.child = child;
     this.port = await new Promise<number>((resolve, reject) => {
