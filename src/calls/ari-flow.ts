@@ -51,6 +51,10 @@ const HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)';
 
 /** How long to wait for RecordingFinished after the bridge is destroyed. */
 const RECORDING_END_GRACE_MS = 5000;
+/** How often the PBX is asked to stop a recording whose end was not seen, before its file is taken as it is. */
+const RECORDING_STOP_TRIES = 12;
+/** After a stop, the time the recorder takes to close its file. */
+const RECORDING_CLOSE_MS = 300;
 /** How long the bridge is kept after its recording was stopped, for RecordingFinished to come first. */
 const RECORDING_STOP_WAIT_MS = 2000;
 type Chan = { id: string; name?: string; state?: string };
@@ -322,7 +326,7 @@ export class AriCallFlow {
       }
       c.recording = true;
       this.sink.recordingStarted(s.callId, { name: s.recordingName, file: this.fileOf(s.recordingName, 'wav'), format: 'wav' });
-      if (c.ended) setTimeout(() => this.finishRecording(c), RECORDING_END_GRACE_MS).unref();
+      if (c.ended) setTimeout(() => this.finishWhenStopped(c, 0), RECORDING_END_GRACE_MS).unref();
     } catch (err) {
       this.log.error({ call_id: s.callId, err: (err as Error).message }, 'recording could not start');
     }
@@ -385,11 +389,40 @@ export class AriCallFlow {
           () => this.closing.get(c)?.(),
         );
       } else destroy();
-      // should RecordingFinished not come at all, the file is taken as it is
-      const t = setTimeout(() => this.finishRecording(c), RECORDING_END_GRACE_MS);
+      // should RecordingFinished not come at all, the file is taken once the PBX no longer records it
+      const t = setTimeout(() => this.finishWhenStopped(c, 0), RECORDING_END_GRACE_MS);
       t.unref();
     }
     if ((c.opGone || !c.op) && (c.clientGone || !c.client) && !c.recording) this.forget(c);
+  }
+
+  /**
+   * No RecordingFinished came (lost with the link, or the stop was refused): the PBX is asked to
+   * stop the recording (answered true: it was still recording and its file is now complete; false:
+   * it was not recording any more), and only then is the file measured. While ARI does not answer,
+   * asked again every RECORDING_END_GRACE_MS, RECORDING_STOP_TRIES times at most; then the file is
+   * taken as it is, and that is logged.
+   */
+  private finishWhenStopped(c: Call, tries: number): void {
+    if (!c.recording) return;
+    if (!this.ops.stopRecording) return this.finishRecording(c);
+    const name = c.start.recordingName;
+    this.ops.stopRecording(name).then(
+      () => {
+        // the recorder closes its file just after the stop
+        const t = setTimeout(() => this.finishRecording(c), RECORDING_CLOSE_MS);
+        t.unref();
+      },
+      (err: unknown) => {
+        if (tries + 1 >= RECORDING_STOP_TRIES) {
+          this.log.warn({ call_id: c.start.callId, recording: name, err: (err as Error).message }, 'the PBX could not be asked to stop the recording: its file is taken as it is');
+          this.finishRecording(c);
+          return;
+        }
+        const t = setTimeout(() => this.finishWhenStopped(c, tries + 1), RECORDING_END_GRACE_MS);
+        t.unref();
+      },
+    );
   }
 
   /** The recording is over: its row gets the file's size and duration (measured from the file, as in AMI mode). */

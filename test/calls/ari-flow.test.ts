@@ -4,7 +4,7 @@
  * are the recorded websocket messages in order. Each must give the documented
  * chain, and the flow must ask Asterisk for what the scenario needs.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AriCallFlow, type AriOps } from '../../src/calls/ari-flow.js';
 import { chainOf, type CallEvent } from '../../src/calls/chain.js';
 import type { CallSink } from '../../src/calls/controller.js';
@@ -18,7 +18,7 @@ interface RestRecord {
   response_body: any;
 }
 
-async function replay(scenario: string) {
+async function replay(scenario: string, opts: { drop?: (type: string) => boolean; ops?: Partial<AriOps> } = {}) {
   const rest = readJsonl<RestRecord>(`${scenario}/ari-rest.jsonl`);
   const events = readJsonl<{ event?: { type: string; [k: string]: unknown } }>(`${scenario}/ari-events.jsonl`).flatMap((e) => (e.event ? [e.event] : []));
   const originates = rest.filter((r) => r.method === 'POST' && r.path.startsWith('/ari/channels?'));
@@ -64,6 +64,7 @@ async function replay(scenario: string) {
     async listChannels() {
       return [];
     },
+    ...opts.ops,
   };
   const got: CallEvent[] = [];
   const recordings: string[] = [];
@@ -88,6 +89,7 @@ async function replay(scenario: string) {
     recordingName: recordName ?? 'order-15-call-7',
   });
   for (const ev of events) {
+    if (opts.drop?.(ev.type)) continue;
     flow.handle(ev);
     await new Promise((r) => setImmediate(r));
   }
@@ -106,6 +108,39 @@ describe('ARI click-to-call traces', () => {
     // no duration from RecordingFinished: the call service measures it from the file, as in AMI mode
     expect(r.recordings[1]).toMatch(/^finish order-15-\d+ $/);
     expect(r.flow.size).toBe(0);
+  });
+
+  it('B1 without RecordingFinished: the file is measured only once the PBX has stopped the recording, asked again while ARI does not answer', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const stops: string[] = [];
+      const r = await replay('B1', {
+        drop: (type) => type === 'RecordingFinished',
+        ops: {
+          async stopRecording(name) {
+            stops.push(name);
+            // the cleanup's stop and the first asking again get no answer (the link is down)
+            if (stops.length <= 2) throw new Error('socket hang up');
+            return true;
+          },
+        },
+      });
+      expect(r.chain.at(-1)).toBe('FINISH');
+      expect(stops).toHaveLength(1);
+      expect(r.recordings.filter((x) => x.startsWith('finish'))).toEqual([]);
+      // the grace runs out: asked again, no answer; not finished from the file yet
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(stops).toHaveLength(2);
+      expect(r.recordings.filter((x) => x.startsWith('finish'))).toEqual([]);
+      // asked again: stopped; the file is measured once the recorder closed it
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(stops).toHaveLength(3);
+      expect(r.recordings.filter((x) => x.startsWith('finish'))).toEqual([]);
+      await vi.advanceTimersByTimeAsync(300);
+      expect(r.recordings.filter((x) => x.startsWith('finish'))).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it.each([
