@@ -43,7 +43,6 @@ import { StreamHub } from './stream/hub.js';
 import { deliverySource, presenceSource, statusSource } from './stream/sources.js';
 import { streamRoutes } from './stream/http.js';
 import { uiRoutes } from './ui/routes.js';
-import { CallUuids } from './calls/uuids.js';
 import { CallHangup } from './calls/hangup.js';
 import { ContactStore } from './contacts/store.js';
 import { RestSessions } from './rest/sessions.js';
@@ -226,7 +225,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const res = await amiClient.action({ Action: 'Getvar', Variable: `PJSIP_ENDPOINT(${ext},callerid)` });
     return field(res, 'value');
   });
-  const uuids = new CallUuids(db);
+  const uuids = callStore.uuids;
   routes.push(
     restRoutes({
       sessions: restSessions,

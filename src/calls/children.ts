@@ -100,17 +100,23 @@ export class ChildCalls {
     };
   }
 
-  /** Writes the children of a call as its stored legs say (nothing for a call to one operator). */
-  sync(callId: number): void {
+  /**
+   * Writes the children of a call as its legs say (nothing for a call to one operator): the legs
+   * just written when the caller has them, else the stored ones.
+   */
+  sync(callId: number, written?: Pick<CallRow, 'groupKind' | 'legs'>): void {
     const row = this.s.row.get(callId);
-    if (!row?.groupKind) return;
-    let legs: CallRow['legs'] = null;
-    try {
-      legs = row.legs ? (JSON.parse(row.legs) as CallRow['legs']) : null;
-    } catch {
-      legs = null;
+    const groupKind = written?.groupKind ?? row?.groupKind;
+    if (!row || !groupKind) return;
+    let legs: CallRow['legs'] = written?.legs ?? null;
+    if (!written?.legs && row.legs) {
+      try {
+        legs = JSON.parse(row.legs) as CallRow['legs'];
+      } catch {
+        legs = null;
+      }
     }
-    const members = membersOf({ groupKind: row.groupKind, legs, linkedid: row.linkedid }, this.uuidOf(callId));
+    const members = membersOf({ groupKind, legs, linkedid: row.linkedid }, this.uuidOf(callId));
     for (const m of members) {
       this.s.upsert.run({
         uuid: m.uuid,

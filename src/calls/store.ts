@@ -204,7 +204,7 @@ export class CallStore {
       }
       this.patchCall(params, keys, last !== undefined, last !== undefined && FINAL_STATUSES.has(last));
       // a group call's children follow its legs, in the same transaction (the PBX service's patch of a group call always names its group)
-      if (patch.legs && patch.groupKind) this.children.sync(id);
+      if (patch.legs && patch.groupKind) this.children.sync(id, { groupKind: patch.groupKind, legs: patch.legs });
     });
   }
 

@@ -82,9 +82,8 @@ export function activeCall(call: CallRow, deps: ActiveDeps): Record<string, unkn
   };
 }
 
-/** The row of an operator a group call rings or talks to now. */
-export function activeChild(call: CallRow, m: Member, deps: ActiveDeps): Record<string, unknown> {
-  const parent = activeCall(call, deps);
+/** The row of an operator a group call rings or talks to now (`parent`: the call's own row). */
+export function activeChild(call: CallRow, parent: Record<string, unknown>, m: Member, deps: ActiveDeps): Record<string, unknown> {
   const internal = call.direction === 'internal';
   const member = deps.user(m.sip);
   return {
@@ -101,8 +100,9 @@ export function activeChild(call: CallRow, m: Member, deps: ActiveDeps): Record<
 
 /** The rows of a call in progress: the call, and of a group call the operators it rings or talks to now. */
 export function activeRows(call: CallRow, deps: ActiveDeps): Array<Record<string, unknown>> {
-  const rows = [activeCall(call, deps)];
-  if (!call.groupKind) return rows;
-  for (const m of membersOf(call, deps.uuidOf(call.id))) if (m.end_at === null) rows.push(activeChild(call, m, deps));
+  const parent = activeCall(call, deps);
+  if (!call.groupKind) return [parent];
+  const rows = [parent];
+  for (const m of membersOf(call, String(parent.uuid))) if (m.end_at === null) rows.push(activeChild(call, parent, m, deps));
   return rows;
 }
