@@ -76,6 +76,15 @@ const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as Array<keyof CallPatch>;
 /** JSON columns: stored as text. */
 const JSON_PATCH: ReadonlySet<string> = new Set(['operators', 'transfers', 'legs']);
 
+/** The fields of a stored CDR the outcome is taken from (table cdrs). */
+export interface CdrFact {
+  callAt: number | null;
+  duration: number | null;
+  billsec: number | null;
+  disposition: string | null;
+  extension: string;
+}
+
 export class CallStore {
   // The hot-path statements are prepared once (drizzle would build and prepare them per call otherwise).
   private readonly byId;
@@ -84,6 +93,7 @@ export class CallStore {
   private readonly patchCall: (params: Record<string, string | number | null>, keys: readonly string[], status: boolean, final: boolean) => void;
   private readonly advanceTx;
   private readonly insertChannel;
+  private readonly cdrFactsStmt: Database.Statement<[number], CdrFact>;
   private readonly byLinkedidStmt;
   private readonly insertCall;
   private readonly createTx;
@@ -125,6 +135,9 @@ export class CallStore {
       }
       stmt.run(params);
     };
+    this.cdrFactsStmt = db.$client.prepare<[number], CdrFact>(
+      'SELECT call_at AS callAt, duration, billsec, disposition, extension FROM cdrs WHERE call_id = ? ORDER BY id',
+    );
     this.insertChannel = db.$client.prepare('INSERT OR IGNORE INTO call_channels (uniqueid, call_id, channel) VALUES (?, ?, ?)');
     this.byLinkedidStmt = db.select().from(calls).where(eq(calls.linkedid, sql.placeholder('linkedid'))).orderBy(asc(calls.id)).prepare();
     const ph = (name: string) => sql.placeholder(name);
@@ -320,6 +333,11 @@ export class CallStore {
 
   recording(id: number): RecordingRow | undefined {
     return this.db.select().from(recordings).where(eq(recordings.id, id)).get();
+  }
+
+  /** The CDRs the dialplan hook posted for a call (callDetailRecord), oldest first. */
+  cdrFacts(callId: number): CdrFact[] {
+    return this.cdrFactsStmt.all(callId);
   }
 
   recordingsOf(callIds: readonly number[]): RecordingRow[] {

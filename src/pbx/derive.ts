@@ -186,7 +186,9 @@ export function summarize(call: MirrorCall): PbxCallSummary {
   if (call.ended && endedAt !== null) {
     const fin = finalOf(call, direction, first, phones, dialledTrunk, talkAt !== null);
     cause = fin.causeOf;
-    chain.push({ status: fin.status, at: endedAt, details: withCause({ ...fin.details, sip: sip ?? undefined, phone }, fin.causeOf) });
+    const details = withCause({ ...fin.details, sip: sip ?? undefined, phone }, fin.causeOf);
+    if (call.endSource) details.end = call.endSource;
+    chain.push({ status: fin.status, at: endedAt, details });
   }
 
   const legs: Leg[] = channels

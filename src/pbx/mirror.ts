@@ -75,6 +75,8 @@ export interface MirrorCall {
   firstHangup?: { uniqueid: string; at: number };
   /** the Cdr events of the call's channels, as received */
   cdrs: Array<Record<string, string>>;
+  /** the call's last channels ended unseen (an AMI gap): its end time came from the hook's CDR, or is when the snapshot showed them gone */
+  endSource?: 'cdr' | 'resync';
 }
 
 const f = (m: AmiMessage, k: string): string | undefined => {
@@ -213,11 +215,22 @@ export class ChannelMirror {
   }
 
   /** A channel known to the mirror but not to Asterisk any more: it ended while nobody watched. */
-  channelGone(uniqueid: string, at: number): void {
+  channelGone(uniqueid: string, at: number, source: 'cdr' | 'resync' = 'resync'): void {
     const ch = this.byUniqueid.get(uniqueid);
     if (!ch || !ch.alive) return;
     this.changes = [];
+    const call = this.calls.get(ch.linkedid);
+    const ended = call?.ended;
     this.hangup(ch, at, undefined, undefined);
+    if (call && !ended && call.ended) call.endSource = source;
+  }
+
+  /** A leg that answered while nobody watched (the hook's CDR says so): answered at `at`. */
+  answeredUnseen(uniqueid: string, at: number): void {
+    const ch = this.byUniqueid.get(uniqueid);
+    if (!ch || ch.answerAt !== undefined) return;
+    ch.answerAt = at;
+    ch.dialStatus = 'ANSWER';
   }
 
   /** Changes produced by channelGone / snapshot calls since the last handle(). */

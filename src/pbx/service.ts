@@ -19,6 +19,7 @@ import type { CallService } from '../calls/service.js';
 import type { CallPatch, CallStore } from '../calls/store.js';
 import { ChannelMirror, type MirrorCall, type MirrorChannel, type Transfer } from './mirror.js';
 import { summarize, type Leg, type PbxCallSummary } from './derive.js';
+import { gapOutcome } from './gap.js';
 
 export interface PbxSettings {
   operatorContexts: readonly string[];
@@ -206,12 +207,16 @@ export class PbxCallService {
         call.open = true;
         touched.push(call);
       }
-      for (const ch of call.channels.values()) {
-        if (ch.alive && !alive.has(ch.uniqueid)) {
-          this.mirror.channelGone(ch.uniqueid, now);
-          touched.push(call);
-        }
-      }
+      const gone = [...call.channels.values()].filter((ch) => ch.alive && !alive.has(ch.uniqueid));
+      if (gone.length === 0) continue;
+      // Channels that ended in a gap: the end (and an answer the gap hid) from the CDR the dialplan hook posted, if it did.
+      const callId = this.tracked.get(call.linkedid)?.callId;
+      const lastOfCall = [...call.channels.values()].every((ch) => !ch.alive || gone.includes(ch));
+      const outcome = lastOfCall && callId !== undefined ? gapOutcome(call, gone, this.store.cdrFacts(callId), now) : { endAt: now, source: 'resync' as const };
+      if (outcome.answer) this.mirror.answeredUnseen(outcome.answer.uniqueid, outcome.answer.at);
+      for (const ch of gone) this.mirror.channelGone(ch.uniqueid, outcome.endAt, outcome.source);
+      if (outcome.source === 'cdr') this.log.info({ call_id: callId, linkedid: call.linkedid, answered_in_gap: outcome.answer !== undefined }, 'PBX call ended while AMI was down: its end taken from the hook\'s CDR');
+      touched.push(call);
     }
     touched.push(...this.mirror.drain().map((c) => c.call));
     // Calls the mirror kept that never became calls and have no channel left are dropped.

@@ -20,12 +20,20 @@ const events = (scenario: string): TraceMessage[] => readJsonl<TraceMessage>(`${
 
 /** Channels Asterisk still has, as CoreShowChannels lists them. */
 let liveChannels: Array<Record<string, string>> = [];
+/** While set, CoreShowChannels is answered only once it settles (a reconnect whose snapshot comes later). */
+let snapshotGate: Promise<unknown> | undefined;
 
 function answer(conn: FakeAmiConnection, action: { get(n: string): string | undefined }): void {
   if (standardAnswer(conn, action as never)) return;
   const id = action.get('actionid') ?? '';
   const name = action.get('action') ?? '';
   if (name.toLowerCase() === 'coreshowchannels') {
+    if (snapshotGate) {
+      const gate = snapshotGate;
+      void gate.then(() => answer(conn, action));
+      snapshotGate = undefined;
+      return;
+    }
     let out = `Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: Channels will follow\r\n\r\n`;
     for (const ch of liveChannels) {
       out += `Event: CoreShowChannel\r\nActionID: ${id}\r\n${Object.entries(ch).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
@@ -74,6 +82,7 @@ async function play(conn: FakeAmiConnection, msgs: readonly TraceMessage[]): Pro
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'callbridge-pbx-'));
   liveChannels = [];
+  snapshotGate = undefined;
   server = await FakeAmiServer.start(answer);
 });
 
@@ -187,6 +196,76 @@ describe('PBX calls end to end (recorded AMI bytes → daemon → HTTP and SQLit
     expect(body.calls[0]).toMatchObject({ status: 'FINISH', sip: '1000' });
     const statuses = daemon.db.$client.prepare("SELECT count(*) AS n FROM call_statuses WHERE status = 'FINISH'").get();
     expect(statuses).toEqual({ n: 1 });
+  });
+});
+
+describe('a PBX call that ends while AMI is down (trace F4b: nothing is replayed after the reconnect)', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const postCdr = (params: Record<string, string>) =>
+    fetch(`http://127.0.0.1:${daemon!.port}/api/events/callDetailRecord.json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params).toString(),
+    });
+  const finalRow = () =>
+    daemon!.db.$client.prepare("SELECT status, billsec, answered_at AS answeredAt, ended_at AS endedAt, sip FROM calls WHERE origin = 'pbx'").get() as {
+      status: string; billsec: number; answeredAt: number | null; endedAt: number; sip: string | null;
+    };
+  const finishDetails = () =>
+    JSON.parse((daemon!.db.$client.prepare('SELECT details FROM call_statuses ORDER BY id DESC LIMIT 1').get() as { details: string }).details);
+
+  it('answered before the gap: the end and billsec come from the CDR the hook posted, not from the reconnect', async () => {
+    daemon = await start();
+    const conn = await server.waitForConnections(1);
+    const all = events('D1');
+    const t0 = Date.now();
+    await play(conn, all.slice(0, all.findIndex((m) => m.name === 'BridgeEnter') + 2));
+    await waitFor('OPERATOR_PICKUP', async () => (await api('/api/callList.json')).calls?.[0]?.status === 'OPERATOR_PICKUP');
+    const answeredAt = finalRow().answeredAt!;
+    // the call ends one second after its start; the hook posts the CDR over HTTP while AMI is cut
+    await sleep(1500 - (Date.now() - t0));
+    liveChannels = [];
+    snapshotGate = sleep(300);
+    conn.socket.destroy();
+    const posted = await postCdr({ event_id: '1795492897.28', linkedid: '1795492897.28', phone: '79001234567', extension: '1000', call_at: new Date(t0).toISOString(), duration: '1', billsec: '1', disposition: 'ANSWERED', type: 'incoming', path: '' });
+    expect(posted.status).toBe(200);
+    await waitFor('a final status', () => finalRow().status === 'FINISH');
+    const row = finalRow();
+    expect(row.endedAt).toBe(t0 + 1000);
+    expect(row.billsec).toBe(Math.round((t0 + 1000 - answeredAt) / 1000));
+    expect(finishDetails()).toMatchObject({ end: 'cdr', sip: '1000' });
+  });
+
+  it('answered during the gap: the CDR (ANSWERED, billsec, extension) gives the pickup, the operator and the end', async () => {
+    daemon = await start();
+    const conn = await server.waitForConnections(1);
+    const all = events('D1');
+    const t0 = Date.now();
+    // up to the phone ringing: the answer and the end fall in the gap
+    await play(conn, all.slice(0, all.findIndex((m) => m.name === 'DialState') + 1));
+    await waitFor('OPERATOR_CALLTO', async () => (await api('/api/callList.json')).calls?.[0]?.status === 'OPERATOR_CALLTO');
+    liveChannels = [];
+    snapshotGate = sleep(2300 - (Date.now() - t0));
+    conn.socket.destroy();
+    const posted = await postCdr({ event_id: '1795492897.28', linkedid: '1795492897.28', phone: '79001234567', extension: '1000', call_at: new Date(t0 - 1000).toISOString(), duration: '3', billsec: '1', disposition: 'ANSWERED', type: 'incoming', path: '' });
+    expect(posted.status).toBe(200);
+    await waitFor('a final status', () => finalRow()?.status === 'FINISH', 10_000);
+    const row = finalRow();
+    expect(row).toMatchObject({ status: 'FINISH', sip: '1000', endedAt: t0 + 2000, answeredAt: t0 + 1000, billsec: 1 });
+    const chain = (daemon.db.$client.prepare('SELECT status FROM call_statuses ORDER BY id').all() as Array<{ status: string }>).map((s) => s.status);
+    expect(chain).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH']);
+  });
+
+  it('without a CDR from the hook the end is the moment the snapshot showed the channels gone, and says so', async () => {
+    daemon = await start();
+    const conn = await server.waitForConnections(1);
+    const all = events('D1');
+    await play(conn, all.slice(0, all.findIndex((m) => m.name === 'BridgeEnter') + 2));
+    await waitFor('OPERATOR_PICKUP', async () => (await api('/api/callList.json')).calls?.[0]?.status === 'OPERATOR_PICKUP');
+    liveChannels = [];
+    conn.socket.destroy();
+    await waitFor('a final status', () => finalRow().status === 'FINISH');
+    expect(finishDetails()).toMatchObject({ end: 'resync' });
   });
 });
 
