@@ -110,14 +110,18 @@ function rungPhones(call: MirrorCall): MirrorChannel[] {
  * (QueueCallerJoin) or a ring group (RINGGROUP_INDEX), or a phone was rung
  * through a Local channel (how FreePBX rings group members). Each is known
  * before the first phone rings, so a call is a group call from its first ring
- * on. A plain Dial of several phones (`Dial(PJSIP/1000&PJSIP/1001)`) is one
+ * on; phones rung after the first answer (transfers) do not make one. A plain Dial of several phones (`Dial(PJSIP/1000&PJSIP/1001)`) is one
  * call to the phones it rings, as is a transfer to another operator.
  */
 export function groupOf(call: MirrorCall, direction: Direction, phones: readonly MirrorChannel[]): CallGroup | null {
   if (direction === 'outgoing') return null;
   if (call.queue) return { kind: 'queue', ext: call.queue.name || null };
   if (call.ringGroup !== undefined) return { kind: 'ringgroup', ext: call.ringGroup || null };
-  if (phones.some((p) => p.dialedBy !== undefined && call.channels.get(p.dialedBy)?.kind === 'local')) return { kind: 'ringgroup', ext: null };
+  // Only the phones rung before anyone answered: a transfer rings its target through a Local channel too
+  // (a feature transfer, *2, dials Local/<ext>@from-internal-xfer: X1), and that makes no ring group.
+  const firstAnswer = Math.min(...phones.map((p) => p.answerAt ?? Infinity));
+  const throughLocal = (p: MirrorChannel) => p.dialedBy !== undefined && call.channels.get(p.dialedBy)?.kind === 'local';
+  if (phones.some((p) => (p.ringAt ?? p.createdAt) < firstAnswer && throughLocal(p))) return { kind: 'ringgroup', ext: null };
   return null;
 }
 

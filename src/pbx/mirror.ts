@@ -483,6 +483,9 @@ export class ChannelMirror {
     if (second) second.transferred = true;
     const call = this.calls.get(first.linkedid);
     if (!call?.open || call.own) return;
+    // The transferer's hangup completes a feature transfer (*2) and comes first (X1: HangupRequest, then
+    // AttendedTransfer): it handed the call on, it did not end the conversation.
+    if (call.firstHangup && (call.firstHangup.uniqueid === first.uniqueid || call.firstHangup.uniqueid === second?.uniqueid)) delete call.firstHangup;
     let to: string | null = known(f(m, 'secondtransfererconnectedlinenum')) || null;
     const consult = second ? this.calls.get(second.linkedid) : undefined;
     if (consult && consult !== call) {

@@ -594,6 +594,8 @@ export interface Connected {
   onComplete?(reason: 'caller' | 'agent'): void;
   /** without a cause on the caller's HangupRequest (app_queue's caller BYE, Q1) */
   bareCallerHangupRequest?: boolean;
+  /** an end in another order than endConnected's (a ring-group call transferred onward: X2); returns false to leave it to endConnected */
+  end?(first: 'caller' | 'far', bye: boolean): boolean;
   ended?: boolean;
 }
 
@@ -622,6 +624,7 @@ export function wireConnected(c: Connected): void {
 export function endConnected(c: Connected, first: 'caller' | 'far', bye: boolean): void {
   if (c.ended) return;
   c.ended = true;
+  if (c.end?.(first, bye)) return;
   const { world, caller, leg } = c;
   const phone = leg.phone!;
   const one = leg.two ? leg.outer : undefined;

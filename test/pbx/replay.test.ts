@@ -72,6 +72,22 @@ const CASES: Array<{
     scenario: 'Q3', what: 'queue call while 1000 is paused: only 1001 rings',
     calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000700', sip: '1001', operators: ['1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 2, group: { kind: 'queue', ext: '700' } }],
   },
+  {
+    scenario: 'X1', what: 'inbound to 1000, attended transfer by feature code (*2) to 1001, completed while 1001 rings',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950001000', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 14, transfers: '1000 > 1001' }],
+  },
+  {
+    scenario: 'X4', what: 'inbound to 1000, attended transfer by feature code (*2) to 1001 after a consultation',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950001000', sip: '1001', operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 16, transfers: '1000 > 1001' }],
+  },
+  {
+    scenario: 'X2', what: 'ring group 600 answered by 1001, blind transfer to 1002',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000600', sip: '1002', operators: ['1000', '1001', '1002'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 9, transfers: '1001 > 1002', group: { kind: 'ringgroup', ext: '600' } }],
+  },
+  {
+    scenario: 'X3', what: 'ring group 600 answered by 1001, attended transfer (*2) to 1002',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000600', sip: '1002', operators: ['1000', '1001', '1002'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 14, transfers: '1001 > 1002', group: { kind: 'ringgroup', ext: '600' } }],
+  },
 ];
 
 describe('PBX calls from the recorded traces', () => {

@@ -132,6 +132,28 @@ describe('calls the daemon did not originate have the shape of the recorded trac
     expect(f.modelled).toBeGreaterThanOrEqual(0.88);
   });
 
+  it('a blind transfer of a ring-group call resembles X2 (the Local ;2 half is the transferee)', async () => {
+    run.sim.inboundCall({ from: '79001234567', did: '74950000600', operators: '101,102', outcome: 'answer', answeredBy: '102' });
+    await c.waitFor((f) => f.get('Event') === 'BridgeEnter' && f.get('Channel')?.startsWith('PJSIP/clients-') === true);
+    const op = c.frames().find((f) => f.get('Event') === 'Newchannel' && f.get('Channel')?.startsWith('PJSIP/102-'))!.get('Channel')!;
+    c.send([['Action', 'BlindTransfer'], ['ActionID', 'xfer-X2'], ['Channel', op], ['Exten', '103'], ['Context', 'from-internal-xfer']]);
+    const answer = await c.waitFor((f) => f.get('ActionID') === 'xfer-X2');
+    expect([answer.get('Response'), answer.get('Message')]).toEqual(['Success', 'Transfer succeeded']);
+    const xfer = await c.waitFor((f) => f.get('Event') === 'BlindTransfer');
+    expect(xfer.get('TransfereeChannel')).toMatch(/^Local\/102@from-internal-ring-[0-9a-f]{8};2$/);
+    const ours = await finish(8, 'X2');
+    // the new phone is dialled by the Local ;2 half, and the caller stays with the ;1 half to the end
+    const frames = c.frames();
+    const dial = frames.find((f) => f.get('Event') === 'DialBegin' && f.get('DestChannel')?.startsWith('PJSIP/103-') === true);
+    expect(dial?.get('Channel')).toBe(xfer.get('TransfereeChannel'));
+    const lastHangups = frames.filter((f) => f.get('Event') === 'Hangup').slice(-4).map((f) => f.get('Channel')!.replace(/-[0-9a-f]{8}(;\d)?$/, ''));
+    expect(lastHangups.sort()).toEqual(['Local/102@from-internal-ring', 'Local/102@from-internal-ring', 'PJSIP/103', 'PJSIP/clients'].sort());
+    const f = figures('X2', ours);
+    console.log('X2', f);
+    // the transfer and the end follow X2; the ring group's ringing before it differs as in E4
+    expect(f.modelled).toBeGreaterThanOrEqual(0.75);
+  });
+
   it('two overlapping calls resemble E9', async () => {
     // a slower clock: the order of the two calls' ends must not depend on the test's own latency
     c.close();
