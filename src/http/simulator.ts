@@ -2,7 +2,7 @@
  * Control endpoints of the simulated PBX (simulated mode only):
  * POST /simulator/endpoints/{sip}/register, …/unregister, …/hangup (the
  * operator's phone hangs up its answered calls), …/transfer?to=<sip> (the
- * phone blind-transfers its answered call), …/pause[?reason=] and …/unpause
+ * phone blind-transfers its answered call; `mode=attended`: by the *2 feature code), …/pause[?reason=] and …/unpause
  * (queue 700 member), POST /simulator/disconnect?link=ami|ari, and calls the
  * daemon did not originate: POST /simulator/calls/inbound, …/outbound, …/internal.
  */
@@ -25,7 +25,7 @@ export interface SimulatorControl {
   inboundCall(p: { from?: string; did?: string; operators?: string; outcome?: string; answeredBy?: string; via?: string }): StartedSimCall;
   outboundCall(sip: string, to: string | undefined): StartedSimCall;
   internalCall(from: string | undefined, to: string | undefined): StartedSimCall;
-  transfer(sip: string, to: string | undefined): StartedSimCall;
+  transfer(sip: string, to: string | undefined, mode?: 'blind' | 'attended'): StartedSimCall;
   pause(sip: string, paused: boolean, reason?: string): void;
 }
 
@@ -75,7 +75,12 @@ export const SIMULATOR_DOC: readonly RouteDoc[] = [
   {
     method: 'post',
     path: '/simulator/endpoints/{sip}/transfer',
-    operation: simOp('The operator blind-transfers', 'The phone blind-transfers its answered call to `to`.', [sipPath, inQuery('to', 'extension to transfer to', true)], { sip: '101', action: 'transfer', to: '102', linkedid: '1700000000.1', channel: 'PJSIP/101-00000001' }),
+    operation: simOp(
+      'The operator transfers its call',
+      'The phone transfers its answered call to `to`: blind (AMI BlindTransfer, the default), or `mode=attended` (the `*2` feature code: the caller is held, the phone consults `to` and hangs up 3 s after the consultation dial, which completes the transfer).',
+      [sipPath, inQuery('to', 'extension to transfer to', true), inQuery('mode', 'blind | attended [blind]')],
+      { sip: '101', action: 'transfer', to: '102', mode: 'blind', linkedid: '1700000000.1', channel: 'PJSIP/101-00000001' },
+    ),
     errors: ['INVALID_PARAMETER', 'NOT_FOUND'],
   },
   ...(['pause', 'unpause'] as const).map((action): RouteDoc => ({
@@ -135,8 +140,10 @@ export function simulatorRoutes(sim: SimulatorControl): RouteGroup {
         const sip = c.req.param('sip');
         const to = opt(query(c), 'to');
         if (to === undefined || to === '') throw new ApiError('INVALID_PARAMETER', 'to: required (the extension to transfer to)', 'to');
-        const call = mapped(() => sim.transfer(sip, to));
-        return send(c, { sip, action: 'transfer', to, ...call });
+        const mode = opt(query(c), 'mode') || 'blind';
+        if (mode !== 'blind' && mode !== 'attended') throw new ApiError('INVALID_PARAMETER', 'mode: must be blind or attended', 'mode');
+        const call = mapped(() => sim.transfer(sip, to, mode));
+        return send(c, { sip, action: 'transfer', to, mode, ...call });
       });
       app.post('/simulator/endpoints/:sip/:action{pause|unpause}', (c) => {
         const sip = c.req.param('sip');

@@ -47,16 +47,16 @@ export function channelHeaders(ch: Channel, prefix = ''): Headers {
   ];
 }
 
-export function bridgeHeaders(b: Bridge): Headers {
+export function bridgeHeaders(b: Bridge, prefix = ''): Headers {
   return [
-    ['BridgeUniqueid', b.id],
-    ['BridgeType', b.amiType],
-    ['BridgeTechnology', b.technology],
-    ['BridgeCreator', orUnknown(b.creator)],
-    ['BridgeName', orUnknown(b.name)],
+    [`${prefix}BridgeUniqueid`, b.id],
+    [`${prefix}BridgeType`, b.amiType],
+    [`${prefix}BridgeTechnology`, b.technology],
+    [`${prefix}BridgeCreator`, orUnknown(b.creator)],
+    [`${prefix}BridgeName`, orUnknown(b.name)],
     // a bridge recorder is a channel of the bridge too (B1: BridgeLeave of the client says 2)
-    ['BridgeNumChannels', String(b.channels.length + b.recordings.filter((r) => r.state === 'recording' && r.recorder).length)],
-    ['BridgeVideoSourceMode', b.amiType === 'stasis' ? b.videoMode : 'none'],
+    [`${prefix}BridgeNumChannels`, String(b.channels.length + b.recordings.filter((r) => r.state === 'recording' && r.recorder).length)],
+    [`${prefix}BridgeVideoSourceMode`, b.amiType === 'stasis' ? b.videoMode : 'none'],
   ];
 }
 
@@ -108,7 +108,7 @@ export function renderAmiEvent(e: SimEvent, world: World): AmiEvent | undefined 
       const h: Headers = [];
       for (const part of e.parts) {
         if ('ch' in part) h.push(...channelHeaders(part.ch, part.prefix ?? ''));
-        else if ('bridge' in part) h.push(...bridgeHeaders(part.bridge));
+        else if ('bridge' in part) h.push(...bridgeHeaders(part.bridge, part.prefix ?? ''));
         else h.push(...part.headers);
       }
       return ev(e.name, e.privilege, h);
@@ -123,7 +123,7 @@ export function renderAmiEvent(e: SimEvent, world: World): AmiEvent | undefined 
     case 'LocalBridge':
       return ev('LocalBridge', 'call', [
         ...channelHeaders(e.one, 'LocalOne'), ...channelHeaders(e.two, 'LocalTwo'),
-        ['Context', e.context], ['Exten', e.exten], ['LocalOptimization', 'No'],
+        ['Context', e.context], ['Exten', e.exten], ['LocalOptimization', e.optimization ? 'Yes' : 'No'],
       ]);
     case 'OriginateResponse': {
       const h: Headers = [];

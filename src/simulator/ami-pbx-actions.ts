@@ -2,12 +2,16 @@ import { channelHeaders, frame, type Headers } from './ami-format.js';
 import { response, type AmiMessage, type AmiServer, type AmiSession } from './ami-server.js';
 import { QUEUE, memberHeaders, memberInterface, pauseMember, queueState } from './queue.js';
 import { TRANSFER_CONTEXT, blindTransfer } from './transfer.js';
+import { attendedTransfer } from './atxfer.js';
 
-/** BlindTransfer, QueuePause, QueueStatus, QueueSummary; false when `name` is none of them. */
+/** BlindTransfer, Atxfer, QueuePause, QueueStatus, QueueSummary; false when `name` is none of them. */
 export function pbxAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: string): boolean {
   switch (name) {
     case 'blindtransfer':
       transfer(server, s, msg);
+      return true;
+    case 'atxfer':
+      atxfer(server, s, msg);
       return true;
     case 'queuepause':
       queuePause(server, s, msg);
@@ -39,6 +43,24 @@ function transfer(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
   if (!target) return s.send(response('Error', msg, [['Message', 'Transfer failed']]));
   s.send(response('Success', msg, [['Message', 'Transfer succeeded']]));
   blindTransfer(world, ch, exten, context);
+}
+
+/**
+ * Answers as manager.c's action_atxfer: it only queues the feature code and
+ * the extension as DTMF on the channel (the FreePBX `*2` code is configured),
+ * so the answer is "Atxfer successfully queued" for any channel that exists;
+ * the transfer itself follows in events (X1, X4).
+ */
+function atxfer(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
+  const world = server.world;
+  const name = msg.get('Channel') ?? '';
+  const exten = msg.get('Exten') ?? '';
+  if (!name) return s.send(response('Error', msg, [['Message', 'No channel specified']]));
+  if (!exten) return s.send(response('Error', msg, [['Message', 'No extension specified']]));
+  const ch = world.findChannel(name);
+  if (!ch) return s.send(response('Error', msg, [['Message', 'Channel specified does not exist']]));
+  s.send(response('Success', msg, [['Message', 'Atxfer successfully queued']]));
+  attendedTransfer(world, ch, exten);
 }
 
 /** QueuePause (Q3): the member interface is required; a wrong interface or queue gives "Interface not found". */

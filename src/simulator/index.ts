@@ -145,9 +145,9 @@ export class SimulatedAsterisk extends EventEmitter {
     return internalCall(this.world, from, to);
   }
 
-  /** The operator's phone blind-transfers its answered call to extension `to`. */
-  transfer(sip: string, to: string | undefined): StartedCall {
-    return transferCall(this.world, sip, to);
+  /** The operator's phone transfers its answered call to extension `to` (blind, or attended by the *2 feature code). */
+  transfer(sip: string, to: string | undefined, mode: 'blind' | 'attended' = 'blind', opts: { consultMs?: number } = {}): StartedCall {
+    return transferCall(this.world, sip, to, mode, opts);
   }
 
   /** Pauses the operator's member of queue 700 (`reason` default "away"), or unpauses it. */

@@ -3,6 +3,7 @@ import { startInternal, startOutbound } from './pbx-phone.js';
 import { pauseMember } from './queue.js';
 import { startQueueCall } from './queue.js';
 import { blindTransfer, transferableChannel } from './transfer.js';
+import { attendedTransfer } from './atxfer.js';
 import type { World } from './world.js';
 import type { Channel } from './types.js';
 
@@ -86,13 +87,13 @@ export function internalCall(world: World, from: string | undefined, to: string 
   return started(startInternal(world, a, b));
 }
 
-/** The phone of `sip` blind-transfers its answered call to `to`. */
-export function transferCall(world: World, sip: string, to: string | undefined): StartedCall {
+/** The phone of `sip` transfers its answered call to `to`: blind (BlindTransfer) or attended (the *2 feature code). */
+export function transferCall(world: World, sip: string, to: string | undefined, mode: 'blind' | 'attended' = 'blind', opts: { consultMs?: number } = {}): StartedCall {
   const op = operator(world, sip, 'sip');
   const target = operator(world, to, 'to');
   const ch = transferableChannel(world, op);
   if (!ch) throw new PbxRequestError('not_found', 'sip', `operator "${op}" is not in an answered call`);
-  const result = blindTransfer(world, ch, target);
+  const result = mode === 'attended' ? attendedTransfer(world, ch, target, opts) : blindTransfer(world, ch, target);
   if (result !== 'success') throw new PbxRequestError('not_found', 'sip', `operator "${op}" has no call that can be transferred`);
   return started(ch);
 }

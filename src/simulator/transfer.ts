@@ -123,7 +123,7 @@ export function blindTransfer(world: World, transferer: Channel, exten: string, 
  * asked to hang up and leaves the new phone's bridge, the rows (the `;2`
  * half's first), then the `;2` half, the caller and the new phone hang up.
  */
-function endTransferredGroupCall(world: World, caller: Channel, leg: Leg, rows: CdrRow[], bye: boolean): boolean {
+export function endTransferredGroupCall(world: World, caller: Channel, leg: Leg, rows: CdrRow[], bye: boolean): boolean {
   const one = leg.outer;
   const two = leg.two;
   const phone = leg.phone;

@@ -173,7 +173,7 @@ export type SimEvent =
   | { type: 'SoftHangupRequest'; ch: Channel; cause: number; techCause?: number }
   | { type: 'Hangup'; ch: Channel; cause: number; techCause?: number }
   | { type: 'DeviceStateChange'; device: string; state: DeviceState }
-  | { type: 'LocalBridge'; one: Channel; two: Channel; context: string; exten: string }
+  | { type: 'LocalBridge'; one: Channel; two: Channel; context: string; exten: string; optimization?: boolean }
   | { type: 'OriginateResponse'; actionId?: string; response: 'Success' | 'Failure'; channel: string; context: string; exten: string; reason: number; uniqueid: string; callerNum: string; callerName: string }
   | { type: 'BridgeCreate'; bridge: Bridge }
   | { type: 'BridgeEnter'; bridge: Bridge; ch: Channel }
@@ -201,5 +201,5 @@ export type CelEvent = 'CHAN_START' | 'ANSWER' | 'BRIDGE_ENTER' | 'BRIDGE_EXIT' 
 /** One block of an {@link SimEvent} `AmiEvent`: a channel snapshot (with a header prefix such as `Dest`), a bridge snapshot, or headers. */
 export type AmiEventPart =
   | { ch: Channel; prefix?: string }
-  | { bridge: Bridge }
+  | { bridge: Bridge; prefix?: string }
   | { headers: Array<[string, string]> };

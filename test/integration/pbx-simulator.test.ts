@@ -2,7 +2,7 @@
  * Calls the daemon did not originate, started on the simulated PBX, read back
  * over the HTTP API: inbound answered / abandoned / unanswered, a ring group
  * answered by its second phone, a queue, outbound from a phone (answered and
- * busy), internal, a blind transfer; and getNumberFromId for a click-to-call's order.
+ * busy), internal, blind and attended transfers (also of ring-group calls); and getNumberFromId for a click-to-call's order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from '../helpers/daemon.js';
@@ -98,6 +98,48 @@ describe('PBX calls through the simulator and the HTTP API', () => {
     h.sim.transfer('102', '103');
     const c = await finalCall(linkedid);
     expect(c).toMatchObject({ status: 'FINISH', transfers: '102 > 103', sip: '103', operators: ['102', '103'] });
+  });
+
+  async function answered(linkedid: string): Promise<void> {
+    await waitFor('the answer', async () => {
+      const calls = (await h.api('/api/callList.json?per_page=100')).body.calls as Array<{ linkedid: string; status: string }>;
+      return calls.find((x) => x.linkedid === linkedid && x.status === 'OPERATOR_PICKUP');
+    });
+  }
+
+  it('attended transfer by the feature code: the first operator consults the second and hangs up, the client talks to the second', async () => {
+    const { linkedid } = h.sim.inboundCall({ from: '79001234571', did: '74950001000', operators: '101', outcome: 'answer' });
+    await answered(linkedid);
+    h.sim.transfer('101', '104', 'attended');
+    const c = await finalCall(linkedid);
+    expect(c).toMatchObject({ direction: 'incoming', status: 'FINISH', transfers: '101 > 104', sip: '104', operators: ['101', '104'], group: null });
+    expect(await chain(c.call_id)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH']);
+    const fin = (await h.api(`/api/callHistory.json?call_id=${c.call_id}`)).body.history.at(-1);
+    expect(fin.details.by).toBe('client');
+  });
+
+  it('attended transfer to a phone that is offline: the operator is back with the client, nothing transferred', async () => {
+    const { linkedid } = h.sim.inboundCall({ from: '79001234572', did: '74950001000', operators: '105', outcome: 'answer' });
+    await answered(linkedid);
+    h.sim.transfer('105', '106', 'attended');
+    const c = await finalCall(linkedid);
+    expect(c).toMatchObject({ status: 'FINISH', transfers: null, sip: '105', operators: ['105'] });
+  });
+
+  it('blind transfer of a ring-group call: the group call names the operator it went to', async () => {
+    const { linkedid } = h.sim.inboundCall({ from: '79001234573', did: '74950000600', operators: '102,103', outcome: 'answer', answeredBy: '103', via: 'ringgroup' });
+    await answered(linkedid);
+    h.sim.transfer('103', '104');
+    const c = await finalCall(linkedid);
+    expect(c).toMatchObject({ status: 'FINISH', transfers: '103 > 104', sip: '104', operators: ['102', '103', '104'], group: { kind: 'ringgroup', ext: '600' } });
+  });
+
+  it('attended transfer of a ring-group call', async () => {
+    const { linkedid } = h.sim.inboundCall({ from: '79001234574', did: '74950000600', operators: '101,102', outcome: 'answer', answeredBy: '101', via: 'ringgroup' });
+    await answered(linkedid);
+    h.sim.transfer('101', '103', 'attended');
+    const c = await finalCall(linkedid);
+    expect(c).toMatchObject({ status: 'FINISH', transfers: '101 > 103', sip: '103', operators: ['101', '102', '103'], group: { kind: 'ringgroup', ext: '600' } });
   });
 
   it('two overlapping calls keep apart: an inbound call to 101 and 102 dialling out meanwhile', async () => {

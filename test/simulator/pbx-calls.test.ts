@@ -293,6 +293,53 @@ describe('calls the daemon did not originate', () => {
     });
   });
 
+  describe('attended transfer (the *2 feature code)', () => {
+    const localOf = (f: Frame | undefined) => f?.get('Channel')?.replace(/-[0-9a-f]{8};\d$/, '');
+
+    it('completed while the target rings (X1): the Local ;1 half joins the call, the target answers into it, the Local pair optimizes away', async () => {
+      const call = run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
+      await c.waitFor((f) => f.get('Event') === 'BridgeEnter' && f.get('BridgeNumChannels') === '2');
+      // the transferer hangs up 100 ms (cast) after the consultation dial, while 102 rings (1 s)
+      run.sim.transfer('101', '102', 'attended', { consultMs: 100 });
+      await ended(call.linkedid, 5);
+      const at = events('AttendedTransfer')[0]!;
+      expect([at.get('Result'), at.get('OrigTransfererChannel')?.slice(0, 10), at.get('TransfereeChannel'), at.get('TransferTargetChannelStateDesc'), at.get('DestType')])
+        .toEqual(['Success', 'PJSIP/101-', call.channel, 'Ringing', 'Bridge']);
+      expect(at.get('SecondTransfererChannel')).toBe(at.get('OrigTransfererChannel'));
+      const locals = events('Newchannel', call.linkedid).filter((f) => f.get('Channel')!.startsWith('Local/'));
+      expect(locals.map(localOf)).toEqual(['Local/102@from-internal-xfer', 'Local/102@from-internal-xfer']);
+      // the target answers after the transfer: its phone is swapped into the client's bridge
+      const names = c.frames().map((f) => f.get('Event'));
+      expect(names.indexOf('AttendedTransfer')).toBeLessThan(names.indexOf('LocalOptimizationBegin'));
+      const bridges = events('BridgeEnter', call.linkedid);
+      const clientBridge = bridges.find((f) => f.get('Channel') === call.channel)!.get('BridgeUniqueid');
+      expect(bridges.some((f) => f.get('Channel')!.startsWith('PJSIP/102-') && f.get('BridgeUniqueid') === clientBridge)).toBe(true);
+      expect(causes(call.linkedid)).toEqual({ 'PJSIP/101': '16', 'PJSIP/clients': '16', 'PJSIP/102': '16', 'Local/102@from-internal-xfer;1': '16', 'Local/102@from-internal-xfer;2': '16' });
+      expect(events('Hold')).toHaveLength(1);
+    });
+
+    it('the target does not answer (busy): the transferer is back with the client (Unhold), no AttendedTransfer', async () => {
+      const call = run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
+      await c.waitFor((f) => f.get('Event') === 'BridgeEnter' && f.get('BridgeNumChannels') === '2');
+      run.sim.transfer('101', '107', 'attended');
+      await ended(call.linkedid, 5);
+      expect(events('AttendedTransfer')).toHaveLength(0);
+      expect(events('Unhold').length).toBeGreaterThanOrEqual(1);
+      const dialEnds = events('DialEnd', call.linkedid).map((f) => f.get('DialStatus'));
+      expect(dialEnds).toContain('BUSY');
+      // the call ends as a call between the client and 101
+      const last = hangupsOf(call.linkedid).slice(-2).map((f) => f.get('Channel')!.slice(0, 10)).sort();
+      expect(last).toEqual(['PJSIP/101-', 'PJSIP/clie']);
+    });
+
+    it('AMI Atxfer answers as manager.c', async () => {
+      c.send([['Action', 'Atxfer'], ['Channel', 'PJSIP/101-deadbeef'], ['Exten', '102'], ['ActionID', 'a1']]);
+      expect((await c.waitFor((f) => f.get('ActionID') === 'a1')).get('Message')).toBe('Channel specified does not exist');
+      c.send([['Action', 'Atxfer'], ['Channel', 'PJSIP/101-deadbeef'], ['ActionID', 'a2']]);
+      expect((await c.waitFor((f) => f.get('ActionID') === 'a2')).get('Message')).toBe('No extension specified');
+    });
+  });
+
   describe('validation', () => {
     it('names the offending field; unknown operators are not found', () => {
       const bad = (fn: () => unknown): [string, string] => {
@@ -368,6 +415,7 @@ describe('control endpoints for calls', () => {
     expect((await post('/simulator/calls/outbound?sip=999&to=79001234560'))[0]).toBe(404);
     expect((await post('/simulator/calls/internal?from=101&to=999'))[0]).toBe(404);
     expect((await post('/simulator/endpoints/101/transfer'))[1]).toEqual({ error: expect.objectContaining({ field: 'to' }) });
+    expect((await post('/simulator/endpoints/101/transfer?to=102&mode=sideways'))[1]).toEqual({ error: expect.objectContaining({ code: 'INVALID_PARAMETER', field: 'mode' }) });
     expect((await post('/simulator/endpoints/108/transfer?to=102'))[0]).toBe(404);
     expect((await post('/simulator/endpoints/999/pause'))[0]).toBe(404);
     c.close();

@@ -154,6 +154,29 @@ describe('calls the daemon did not originate have the shape of the recorded trac
     expect(f.modelled).toBeGreaterThanOrEqual(0.75);
   });
 
+  it('an attended transfer by the feature code (AMI Atxfer) resembles X4', async () => {
+    run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
+    await c.waitFor((f) => f.get('Event') === 'BridgeEnter' && f.get('BridgeNumChannels') === '2');
+    const op = c.frames().find((f) => f.get('Event') === 'Newchannel' && f.get('Channel')?.startsWith('PJSIP/101-'))!.get('Channel')!;
+    c.send([['Action', 'Atxfer'], ['ActionID', 'xfer-X4'], ['Channel', op], ['Exten', '102'], ['Context', 'from-internal-xfer']]);
+    const answer = await c.waitFor((f) => f.get('ActionID') === 'xfer-X4');
+    expect([answer.get('Response'), answer.get('Message')]).toEqual(['Success', 'Atxfer successfully queued']);
+    const ours = await finish(5, 'X4');
+    const frames = c.frames();
+    const xfer = frames.find((f) => f.get('Event') === 'AttendedTransfer')!;
+    expect(xfer.get('OrigTransfererChannel')).toBe(op);
+    expect(xfer.get('SecondTransfererChannel')).toBe(op);
+    expect(xfer.get('TransferTargetChannel')).toMatch(/^Local\/102@from-internal-xfer-[0-9a-f]{8};1$/);
+    expect([xfer.get('DestType'), xfer.get('TransfereeChannel')?.startsWith('PJSIP/clients-')]).toEqual(['Bridge', true]);
+    // every channel shares the call's linkedid, and the phone of 102 ends bridged with the client
+    const linkedids = new Set(frames.filter((f) => f.get('Event') === 'Newchannel').map((f) => f.get('Linkedid')));
+    expect(linkedids.size).toBe(1);
+    expect(frames.some((f) => f.get('Event') === 'LocalOptimizationBegin')).toBe(true);
+    const f = figures('X4', ours);
+    console.log('X4', f);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.82);
+  });
+
   it('two overlapping calls resemble E9', async () => {
     // a slower clock: the order of the two calls' ends must not depend on the test's own latency
     c.close();
