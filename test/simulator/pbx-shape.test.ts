@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RawAmi, sleep, startSim, type Running } from './helpers.js';
 import { ratio, shape } from './shape.js';
+import { CAST_OPERATORS } from '../../src/simulator/cast.js';
+import type { SimulatorOptions } from '../../src/simulator/index.js';
 
 /**
  * The AMI streams of calls the daemon did not originate (FreePBX-style
@@ -10,8 +12,8 @@ import { ratio, shape } from './shape.js';
  * the shared ami-shape.py tool. `exact` is the ratio against the trace as
  * recorded; `modelled` leaves out the event kinds the simulator does not model
  * (ExtensionStatus of hints, QueueMemberStatus). Set SIM_SHAPE_OUT=<dir> to keep the streams.
- * Queue 700 has every cast operator as a member, so each QueueStatus lists
- * eight QueueMember items where Q1/Q3 list two. E9 runs on a slower clock so
+ * The queue tests run with a cast of two operators, so that QueueStatus lists
+ * two members as in the lab (the standard cast puts every operator in queue 700). E9 runs on a slower clock so
  * that, as in the lab, the outgoing call ends while the inbound one talks;
  * what still differs there is the order of device-state events, which varies
  * between Asterisk's own recordings too (E1 and E9 differ in it).
@@ -39,8 +41,8 @@ describe('calls the daemon did not originate have the shape of the recorded trac
   let run: Running;
   let c: RawAmi;
 
-  async function login(timeScale: number): Promise<void> {
-    run = await startSim({ timeScale });
+  async function login(timeScale: number, opts: Partial<SimulatorOptions> = {}): Promise<void> {
+    run = await startSim({ timeScale, ...opts });
     c = await RawAmi.connect(run.addrs.amiPort);
     c.send([['Action', 'Login'], ['Username', 'callbridge'], ['Secret', 'amisecret'], ['ActionID', 'rec-1']]);
     await c.waitFor((f) => f.get('Event') === 'SuccessfulAuth');
@@ -196,7 +198,15 @@ describe('calls the daemon did not originate have the shape of the recorded trac
     expect(f.modelled).toBeGreaterThanOrEqual(0.8);
   });
 
+  /** Queue 700 of the lab had two members (1000, 1001): a cast of two operators gives QueueStatus the same size. */
+  async function twoMembers(): Promise<void> {
+    c.close();
+    await run.close();
+    await login(SCALE, { operators: CAST_OPERATORS.slice(0, 2) });
+  }
+
   it('a queue call resembles Q1', async () => {
+    await twoMembers();
     await action('rec-2', [['Action', 'QueueStatus'], ['Queue', '700']]);
     await action('rec-3', [['Action', 'QueueSummary'], ['Queue', '700']]);
     run.sim.inboundCall({ from: '79001234567', did: '74950000700', operators: '101,102', outcome: 'answer', answeredBy: '102', via: 'queue' });
@@ -205,10 +215,11 @@ describe('calls the daemon did not originate have the shape of the recorded trac
     const ours = await finish(7, 'Q1');
     const f = figures('Q1', ours);
     console.log('Q1', f);
-    expect(f.modelled).toBeGreaterThanOrEqual(0.75);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.78);
   });
 
   it('pausing a queue member resembles Q3', async () => {
+    await twoMembers();
     await action('rec-2', [['Action', 'QueueStatus'], ['Queue', '700']]);
     await action('rec-3', [['Action', 'QueuePause'], ['Interface', 'Local/101@from-queue/n'], ['Paused', 'true'], ['Queue', '700'], ['Reason', 'away']]);
     await action('rec-4', [['Action', 'QueueStatus'], ['Queue', '700']]);
@@ -225,6 +236,6 @@ describe('calls the daemon did not originate have the shape of the recorded trac
     const ours = await finish(4, 'Q3');
     const f = figures('Q3', ours);
     console.log('Q3', f);
-    expect(f.modelled).toBeGreaterThanOrEqual(0.63);
+    expect(f.modelled).toBeGreaterThanOrEqual(0.75);
   });
 });
