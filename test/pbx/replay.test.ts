@@ -1,5 +1,5 @@
 /**
- * The recorded FreePBX-style Asterisk 22 streams (D1, E1-E9, Q1, Q3) through
+ * The recorded FreePBX-style Asterisk 22 streams (D1, E1-E9, Q1, Q3, X1-X8) through
  * the channel mirror and the derivation: one call per linkedid, with the right
  * direction, numbers, operators and status chain.
  */
@@ -87,6 +87,22 @@ const CASES: Array<{
   {
     scenario: 'X3', what: 'ring group 600 answered by 1001, attended transfer (*2) to 1002',
     calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000600', sip: '1002', operators: ['1000', '1001', '1002'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH'], by: 'client', billsec: 14, transfers: '1001 > 1002', group: { kind: 'ringgroup', ext: '600' } }],
+  },
+  {
+    scenario: 'X5', what: 'ring group 600, nobody answers within the ring time',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000600', sip: null, operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_NOANSWER'], billsec: 0, group: { kind: 'ringgroup', ext: '600' } }],
+  },
+  {
+    scenario: 'X6', what: 'ring group 600, the caller gives up while it rings (1001 happened to ring first)',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000600', sip: null, operators: ['1001', '1000'], chain: ['CALL', 'OPERATOR_CALLTO', 'CLIENT_CANCEL'], billsec: 0, group: { kind: 'ringgroup', ext: '600' } }],
+  },
+  {
+    scenario: 'X7', what: 'inbound to 1000, the caller gives up while it rings',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950001000', sip: null, operators: ['1000'], chain: ['CALL', 'OPERATOR_CALLTO', 'CLIENT_CANCEL'], billsec: 0 }],
+  },
+  {
+    scenario: 'X8', what: 'queue 700, the caller gives up in the second round',
+    calls: [{ direction: 'incoming', phone: '79001234567', did: '74950000700', sip: null, operators: ['1000', '1001'], chain: ['CALL', 'OPERATOR_CALLTO', 'CLIENT_CANCEL'], billsec: 0, group: { kind: 'queue', ext: '700' } }],
   },
 ];
 
