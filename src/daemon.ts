@@ -167,8 +167,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const reconcile = () => {
     if (controller.available) void calls.reconcile();
   };
+  // In ARI mode the AMI link is the second witness and reads the facts the PBX kept: its reconnect reconciles too.
   if (controller.mode === 'ari') ariClient!.on('connected', reconcile);
-  else amiClient.on('connected', reconcile);
+  amiClient.on('connected', reconcile);
   const reconcileTimer = setInterval(reconcile, RECONCILE_EVERY_MS);
   reconcileTimer.unref();
 

@@ -48,6 +48,8 @@ type AriEvent = { type: string; [k: string]: unknown };
 /** The shipped hangup handler of ARI-mode legs (asterisk-config/extensions_custom.conf). */
 export const ARI_HANGUP_CONTEXT = 'callbridge-ari-hangup';
 const HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)';
+/** How long a reconciliation waits for the AMI link to come back and read a gone leg's facts before it ends the call without them. */
+const FACTS_WAIT_MS = 120_000;
 
 /** How long to wait for RecordingFinished after the bridge is destroyed. */
 const RECORDING_END_GRACE_MS = 5000;
@@ -83,6 +85,8 @@ interface Call {
   joining?: boolean;
   /** the client was dialled again after its first originate was lost with the link */
   redialed?: boolean;
+  /** since when the reconciliation waits for the AMI link to read what the PBX kept of a leg gone unseen */
+  factsAwaitedSince?: number;
 }
 
 /** A REST request that never got an HTTP answer (the link is down): what it did on the PBX is unknown. */
@@ -498,6 +502,15 @@ export class AriCallFlow {
       let kept: { op?: LegFacts; client?: LegFacts } | undefined;
       if (this.pbxFacts && ((!opCh && opId && !this.witness(opId)?.hangupAt) || (!clientCh && clientId && !this.witness(clientId)?.hangupAt))) {
         kept = await this.pbxFacts(o.callId).catch(() => undefined);
+        if (kept === undefined) {
+          // The facts could not be asked for (the AMI link is down too): the verdict waits for its
+          // reconnect, which reconciles again, rather than guessing; for two minutes at most.
+          c.factsAwaitedSince ??= Date.now();
+          if (Date.now() - c.factsAwaitedSince < FACTS_WAIT_MS) {
+            this.log.info({ call_id: o.callId }, "a leg is gone unseen and the AMI link is down: waiting for it to read what the PBX kept");
+            continue;
+          }
+        }
       }
       const inApp = (ch: typeof opCh) => !ch?.dialplan?.app_name || ch.dialplan.app_name === 'Stasis';
       // a leg answered but still waiting in [callbridge-ari] for the app: its StasisStart is to come
@@ -562,7 +575,13 @@ export class AriCallFlow {
         if (!c.bridge) void this.dialClient(c).catch((err: unknown) => this.log.error({ call_id: callId, err: (err as Error).message }, 'ARI call setup failed'));
       } else if (!opAlive && wOp?.hangupAt !== undefined) {
         c.opGone = true;
-        if (wOp.answeredAt !== undefined) {
+        if (wOp.answeredAt !== undefined && this.entry) {
+          // originated into the shipped context: the leg answered and waited there for the app, then hung up
+          // (the operator gave up, or the context's wait ran out) before the client was dialled
+          c.operatorAnswered = true;
+          this.sink.event(callId, { type: 'operator_answered' }, {}, wOp.answeredAt);
+          this.sink.event(callId, { type: 'operator_hangup', ...causeOf(wOp), reason: `the operator answered and hung up while waiting in [${this.entry.context}] (the ARI link was down)` }, {}, wOp.hangupAt);
+        } else if (wOp.answeredAt !== undefined) {
           this.sink.event(callId, { type: 'operator_failed', outcome: 'error', ...causeOf(wOp), reason: `the operator ${stasisRefused}` }, {}, wOp.hangupAt);
         } else {
           const outcome = operatorOutcome({ cause: wOp.cause, dialStatus: wOp.dialStatus, channelCreated: true });
@@ -587,7 +606,10 @@ export class AriCallFlow {
         void this.joinClient(c, clientId).catch((err: unknown) => this.log.error({ call_id: callId, err: (err as Error).message }, 'ARI call setup failed'));
       } else if (!clientAlive && wClient?.hangupAt !== undefined) {
         c.clientGone = true;
-        if (wClient.answeredAt !== undefined) {
+        if (wClient.answeredAt !== undefined && this.entry) {
+          // the client answered and hung up while it waited in the shipped context: never connected to the operator
+          this.sink.event(callId, { type: 'client_hangup', ...causeOf(wClient), reason: `the client answered and hung up while waiting in [${this.entry.context}] (the ARI link was down), before it was bridged` }, {}, wClient.hangupAt);
+        } else if (wClient.answeredAt !== undefined) {
           this.sink.event(callId, { type: 'client_failed', outcome: 'error', ...causeOf(wClient), reason: `the client ${stasisRefused}` }, {}, wClient.hangupAt);
         } else {
           const outcome = clientOutcome({ cause: wClient.cause, dialStatus: wClient.dialStatus });

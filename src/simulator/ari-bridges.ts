@@ -92,12 +92,14 @@ export function ariRecordBridge(
 export function finishRecording(world: World, bridge: Bridge | undefined, rec: LiveRecording, late = false): void {
   if (rec.state === 'done' || rec.state === 'failed' || rec.state === 'canceled') return;
   const started = rec.startedAt ?? Date.now();
-  rec.duration = Math.round(world.simulatedSeconds(Date.now() - started));
+  // RecordingFinished reports whole seconds; the file holds what was recorded
+  const seconds = world.simulatedSeconds(Date.now() - started);
+  rec.duration = Math.round(seconds);
   rec.state = 'done';
   world.liveRecordings.delete(rec.name);
   if (bridge) bridge.recordings = bridge.recordings.filter((r) => r !== rec);
   try {
-    writeSilenceWav(join(world.recordingsDir, `${rec.name}.${rec.format}`), rec.duration);
+    writeSilenceWav(join(world.recordingsDir, `${rec.name}.${rec.format}`), seconds);
   } catch (err) {
     world.logger.error({ err, name: rec.name }, 'could not write simulated recording');
   }

@@ -169,6 +169,11 @@ export class SimulatedAsterisk extends EventEmitter {
     return [...this.world.channels.values()].map((c) => c.name);
   }
 
+  /** Each channel up now with its state (`Ring`, `Ringing`, `Up`, …). */
+  channelStates(): Array<[string, string]> {
+    return [...this.world.channels.values()].map((c) => [c.name, c.state]);
+  }
+
   endpointStates(): Array<{ sip: string; registered: boolean; deviceState: string }> {
     return [...this.world.endpoints.values()].map((ep) => ({
       sip: ep.sip,

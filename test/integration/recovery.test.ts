@@ -158,6 +158,45 @@ describe('ARI control: the ARI link cut and kept down (the AMI link is the secon
     await noChannelsLeft(h);
   });
 
+  it('with both links cut, the operator answers and hangs up while waiting in [callbridge-ari]: OPERATOR_PICKUP, then OPERATOR_CANCEL, from the facts the PBX kept', async () => {
+    h = await startHarness({ control: 'ari', timeScale: 0.3, logLevel: process.env.DEBUG_TEST ? 'debug' : undefined });
+    const id = await place(h, '102');
+    await waitFor('operator ringing', () => rowOf(h!, id).status === 'OPERATOR_CALLTO');
+    const back = await cut(h, 'ari', 1500);
+    await cut(h, 'ami', 1500);
+    // answered 0.3 s after ringing; the operator gives up while the leg waits for the app
+    await waitFor('the operator answered', () => h!.sim.channelNames().some((n) => n.startsWith('PJSIP/102-')) && h!.sim.channelStates().some(([n, st]) => n.startsWith('PJSIP/102-') && st === 'Up'), 3000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(h.sim.hangupPhone('102')).toBe(1);
+    await waitFor('final', () => rowOf(h!, id).final, 8000);
+    const chain = chainOf(h, id);
+    expect(chain.map((s) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'OPERATOR_CANCEL']);
+    const r = rowOf(h, id);
+    expect(r.operatorAnswerAt!).toBeLessThan(r.endedAt!);
+    expect(r.endedAt!).toBeLessThan(back);
+    expect(r.billsec).toBe(0);
+    await noChannelsLeft(h);
+    expect(recordingsOf(h, id)).toHaveLength(0);
+  });
+
+  it('with both links cut, the client answers and hangs up while waiting in [callbridge-ari]: CLIENT_CANCEL (never bridged), the operator freed', async () => {
+    h = await startHarness({ control: 'ari', timeScale: 0.3 });
+    const id = await place(h, '103');
+    await waitFor('client ringing', () => rowOf(h!, id).status === 'CLIENT_CALLTO' && clientDialled(h!));
+    // the client answers 0.3 s after ringing and hangs up 0.9 s later, all inside the gap
+    const back = await cut(h, 'ari', 2000);
+    await cut(h, 'ami', 2000);
+    await waitFor('final', () => rowOf(h!, id).final, 8000);
+    const chain = chainOf(h, id);
+    expect(chain.map((s) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_CANCEL']);
+    expect(chain.at(-1)!.details.reason).toMatch(/client answered and hung up while waiting in \[callbridge-ari\]/);
+    const r = rowOf(h, id);
+    expect(r.endedAt!).toBeLessThan(back);
+    expect(r.billsec).toBe(0);
+    await noChannelsLeft(h);
+    expect(recordingsOf(h, id)).toHaveLength(0);
+  });
+
   it('the client answers during the gap: it waits in [callbridge-ari], then is bridged; billsec from its answer', async () => {
     // real time: the client answers 1 s after it rings, inside the 1.5 s gap, and talks 3 s
     h = await startHarness({ control: 'ari', timeScale: 1, logLevel: process.env.DEBUG_TEST ? 'debug' : undefined });
