@@ -48,6 +48,8 @@ type AriEvent = { type: string; [k: string]: unknown };
 /** The shipped hangup handler of ARI-mode legs (asterisk-config/extensions_custom.conf). */
 export const ARI_HANGUP_CONTEXT = 'callbridge-ari-hangup';
 const HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)';
+const HANGUP_TRIES = 15;
+const HANGUP_RETRY_MS = 2000;
 /** How long a reconciliation waits for the AMI link to come back and read a gone leg's facts before it ends the call without them. */
 const FACTS_WAIT_MS = 120_000;
 
@@ -85,6 +87,8 @@ interface Call {
   joining?: boolean;
   /** the client was dialled again after its first originate was lost with the link */
   redialed?: boolean;
+  /** the call is over: its channels were asked to hang up and its bridge to go */
+  cleaned?: boolean;
   /** since when the reconciliation waits for the AMI link to read what the PBX kept of a leg gone unseen */
   factsAwaitedSince?: number;
 }
@@ -368,8 +372,9 @@ export class AriCallFlow {
 
   /** Ends what is left of a call once one side is gone. */
   private cleanup(c: Call): void {
-    if (!c.opGone && c.op) void this.ops.hangup(c.op).catch(() => false);
-    if (!c.clientGone && c.client) void this.ops.hangup(c.client).catch(() => false);
+    c.cleaned = true;
+    if (!c.opGone && c.op) this.hangupLeg(c.op, 0);
+    if (!c.clientGone && c.client) this.hangupLeg(c.client, 0);
     if (c.bridge && !c.ended) {
       c.ended = true;
       const bridge = c.bridge;
@@ -398,6 +403,18 @@ export class AriCallFlow {
       t.unref();
     }
     if ((c.opGone || !c.op) && (c.clientGone || !c.client) && !c.recording) this.forget(c);
+  }
+
+  /** Hangs up a leg of a call that is over; a request the link lost is sent again (every 2 s, 15 times at most). */
+  private hangupLeg(id: string, tries: number): void {
+    this.ops.hangup(id).catch(() => {
+      if (tries + 1 >= HANGUP_TRIES) {
+        this.log.warn({ channel: id }, 'could not hang up a channel of a call that is over: left to the next reconciliation');
+        return;
+      }
+      const t = setTimeout(() => this.hangupLeg(id, tries + 1), HANGUP_RETRY_MS);
+      t.unref();
+    });
   }
 
   /**
@@ -536,7 +553,26 @@ export class AriCallFlow {
       if (o.status === 'CLIENT_PICKUP') c.recording = true;
       this.cleanup(c);
     }
+    await this.sweepChannels(open, [...channels.keys()]);
     await this.sweepBridges(open);
+  }
+
+  /**
+   * A channel of the daemon's own (cb-<call>-<leg>-…) whose call is over is left on the PBX: its
+   * hangup was lost with the link, or the call ended while the daemon was away. It is hung up, so
+   * nobody stays in dead air (a call still being set up is never touched: it is open or in memory).
+   */
+  private async sweepChannels(open: readonly OpenCall[], ids: readonly string[]): Promise<void> {
+    const openIds = new Set(open.map((o) => o.callId));
+    for (const id of ids) {
+      const m = /^cb-(\d+)-(?:op|client)-/.exec(id);
+      if (!m) continue;
+      const callId = Number(m[1]);
+      const c = this.calls.get(callId);
+      if (openIds.has(callId) || (c && !c.cleaned)) continue;
+      this.log.warn({ call_id: callId, channel: id }, 'hanging up a channel of a call that is over, left on the PBX');
+      await this.ops.hangup(id).catch(() => false);
+    }
   }
 
   /**

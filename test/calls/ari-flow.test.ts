@@ -211,6 +211,52 @@ describe('ARI reconciliation', () => {
     expect(s.got).toEqual([{ type: 'operator_failed', outcome: 'noanswer', cause: 19, causeText: 'User alerting, no answer' }]);
   });
 
+  it("a channel of the daemon's own whose call is over is hung up at the reconciliation; an open call's and a starting call's are not", async () => {
+    const hungUp: string[] = [];
+    let release: (v: { id: string }) => void = () => undefined;
+    const ops = {
+      originate: (p: { channelId?: string }) => new Promise<{ id: string }>((r) => (release = () => r({ id: p.channelId! }))),
+      listChannels: async () => ['cb-3-op-0000aaaa', 'cb-9-op-0a1b2c3d', 'cb-4-client-0000bbbb', 'PJSIP/101-00000001'].map((id) => ({ id, state: 'Up' })),
+      hangup: async (id: string) => void hungUp.push(id) ?? true,
+    } as unknown as AriOps;
+    const sink: CallSink = { event: () => undefined, recordingStarted: () => undefined, recordingFinished: () => undefined };
+    const flow = new AriCallFlow(ops, sink, '/tmp', silentLogger());
+    // call 4 is being set up (its originate in flight): in memory, not yet in the open list the store gave
+    const starting = flow.start({ ...start, callId: 4, recordingName: 'order-1-call-4' });
+    await flow.reconcile([open]);
+    expect(hungUp).toEqual(['cb-3-op-0000aaaa']);
+    release({ id: 'x' });
+    await starting;
+  });
+
+  it('the hangup of a leg left alone is sent again when the link loses it', async () => {
+    vi.useFakeTimers();
+    try {
+      let fails = 2;
+      const asked: string[] = [];
+      const ops = {
+        originate: async (p: { channelId?: string }) => ({ id: p.channelId! }),
+        // the client is gone, the operator is still Up in the app's bridge
+        listChannels: async () => [{ id: 'cb-9-op-0a1b2c3d', state: 'Up', dialplan: { app_name: 'Stasis' } }],
+        hangup: async (id: string) => {
+          asked.push(id);
+          if (fails-- > 0) throw new Error('other side closed');
+          return true;
+        },
+        destroyBridge: async () => true,
+      } as unknown as AriOps;
+      const got: CallEvent[] = [];
+      const sink: CallSink = { event: (_id, ev) => void got.push(ev), recordingStarted: () => undefined, recordingFinished: () => undefined };
+      const flow = new AriCallFlow(ops, sink, '/tmp', silentLogger());
+      await flow.reconcile([{ ...open, status: 'CLIENT_PICKUP', operatorChannel: 'cb-9-op-0a1b2c3d', clientChannel: 'cb-9-client-0a1b2c3d' }]);
+      expect(got.map((e) => e.type)).toEqual(['client_hangup']);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(asked).toEqual(['cb-9-op-0a1b2c3d', 'cb-9-op-0a1b2c3d', 'cb-9-op-0a1b2c3d']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a call with nothing left on the PBX is lost', async () => {
     const s = setup(['cb-8-op-ffffffff']);
     await s.flow.reconcile([open]);
