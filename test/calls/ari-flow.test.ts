@@ -217,7 +217,10 @@ describe('ARI reconciliation', () => {
     const ops = {
       originate: (p: { channelId?: string }) => new Promise<{ id: string }>((r) => (release = () => r({ id: p.channelId! }))),
       listChannels: async () => ['cb-3-op-0000aaaa', 'cb-9-op-0a1b2c3d', 'cb-4-client-0000bbbb', 'PJSIP/101-00000001'].map((id) => ({ id, state: 'Up' })),
-      hangup: async (id: string) => void hungUp.push(id) ?? true,
+      hangup: async (id: string) => {
+        hungUp.push(id);
+        return true;
+      },
     } as unknown as AriOps;
     const sink: CallSink = { event: () => undefined, recordingStarted: () => undefined, recordingFinished: () => undefined };
     const flow = new AriCallFlow(ops, sink, '/tmp', silentLogger());

@@ -123,8 +123,9 @@ describe('AriClient connect', () => {
     await waitUntil(() => received.length >= b1.length + 1 + c1.length, 5000, 'events');
     await settle();
     expect(received).toEqual([...b1, unknown, ...c1]);
-    // both odd messages went through the guard around ari-client's handler
-    expect(log.lines.filter((l) => l.msg === 'ari-client could not process an ARI event')).toHaveLength(2);
+    // each message is parsed once by the adapter: the unknown type is an event like any other, the non-JSON one is dropped and logged
+    expect(log.lines.filter((l) => l.msg === 'dropping an ARI websocket message that is not an event')).toHaveLength(1);
+    expect(log.lines.filter((l) => l.msg === 'ari-client could not process an ARI event')).toHaveLength(0);
     expect(c.connected).toBe(true);
     expect(fake.wsAttempts).toHaveLength(1);
   });
