@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../src/log.js';
-import { SimulatedAsterisk } from '../src/simulator/index.js';
+import { SimulatedAsterisk, amiWriteClasses } from '../src/simulator/index.js';
 import { envInt, until } from './stats.js';
 import { progress, section } from './child.js';
 
@@ -67,6 +67,7 @@ section(async (): Promise<MakeCallResult> => {
     recordingsDir: join(dir, 'recordings'),
     timeScale: TIME_SCALE,
     extraOperators: concurrency,
+    amiWrite: amiWriteClasses(mode),
     logger: silentLogger(),
   });
   const { amiPort, ariUrl } = await sim.start();

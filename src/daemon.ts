@@ -14,7 +14,7 @@ import { databaseHealth, openDatabase, type Db } from './db/index.js';
 import { AmiClient, EVENT_CLASSES, EVENT_FILTERS } from './asterisk/ami/index.js';
 import { field } from './asterisk/ami/message.js';
 import { AriClient } from './asterisk/ari/index.js';
-import { SimulatedAsterisk } from './simulator/index.js';
+import { SimulatedAsterisk, amiWriteClasses } from './simulator/index.js';
 import { createApp, type ApiMethod, type Env, type RouteGroup } from './http/app.js';
 import type { Hono } from 'hono';
 import { Metrics, metricsRoutes } from './metrics/index.js';
@@ -104,6 +104,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       recordingsDir: config.recordingsDir,
       timeScale: config.sim.timeScale,
       extraOperators: config.sim.extraOperators,
+      amiWrite: amiWriteClasses(config.control === 'ami' ? 'ami' : 'ari'),
       logger: log.child({ component: 'simulator' }),
     });
     const ports = await simulator.start();

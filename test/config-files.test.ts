@@ -3,6 +3,7 @@
  * (systemd/callbridge.service) against the code: contexts, variables, AMI
  * classes, URLs and paths the daemon expects, so they cannot drift apart.
  */
+import { amiWriteClasses } from '../src/simulator/index.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -291,6 +292,11 @@ describe('manager_custom.conf (AMI user)', () => {
     // to DeviceStateList
     expect(refused).toEqual(['DBDelTree', 'Filter', 'PJSIPShowContacts', 'PJSIPShowEndpoints']);
     for (const a of sent.keys()) if (!refused.includes(a)) expect(covers(amiModeWrite, a), a).toBe(true);
+  });
+
+  it("the simulator's AMI user has the same write classes as the file, in each mode", () => {
+    expect(new Set(amiWriteClasses('ari'))).toEqual(write);
+    expect(new Set(amiWriteClasses('ami'))).toEqual(amiModeWrite);
   });
 
   it('never grants system together with originate, nor all/command/config/agi', () => {

@@ -92,6 +92,27 @@ function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: s
       s.send(response('Success', msg, [['Ping', 'Pong'], ['Timestamp', ts]]));
       return true;
     }
+    case 'filter': {
+      // manager.c action_filter (write class system): Operation Add, a POSIX extended regex over the whole event ("!" excludes)
+      if (server.opts.write && !server.opts.write.includes('system')) {
+        s.send(response('Error', msg, [['Message', 'Permission denied']]));
+        return true;
+      }
+      if ((msg.get('Operation') ?? '').toLowerCase() !== 'add') {
+        s.send(response('Error', msg, [['Message', 'Unknown operation']]));
+        return true;
+      }
+      const raw = msg.get('Filter') ?? '';
+      const exclude = raw.startsWith('!');
+      const re = posixRegex(exclude ? raw.slice(1) : raw);
+      if (!re) {
+        s.send(response('Error', msg, [['Message', 'Filter did not compile.  Check the syntax of the filter given.']]));
+        return true;
+      }
+      (exclude ? s.filters.exclude : s.filters.include).push(re);
+      s.send(response('Success', msg, [['Message', 'Success']]));
+      return true;
+    }
     case 'events': {
       s.events = parseEvents(msg.get('EventMask'));
       s.send(response('Success', msg, [['Events', s.events === 'none' ? 'Off' : 'On']]));
@@ -223,4 +244,15 @@ function originate(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
       ? response('Success', msg, [['Message', 'Originate successfully queued']])
       : response('Error', msg, [['Message', 'Originate failed']]));
   });
+}
+
+/** A POSIX extended regex (regcomp REG_EXTENDED, no REG_NEWLINE: `^` is the start of the event) as a JS RegExp, the bracket classes translated; undefined when it does not compile. */
+function posixRegex(source: string): RegExp | undefined {
+  const classes: Record<string, string> = { space: '\\s', digit: '0-9', alpha: 'A-Za-z', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', punct: '!-/:-@\\[-`{-~', xdigit: '0-9A-Fa-f', blank: ' \\t' };
+  const js = source.replace(/\[:([a-z]+):\]/g, (m, name: string) => classes[name] ?? m);
+  try {
+    return new RegExp(js);
+  } catch {
+    return undefined;
+  }
 }

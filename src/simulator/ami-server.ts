@@ -51,12 +51,24 @@ export class AmiSession {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(text);
   }
 
-  wants(classes: string[]): boolean {
+  /** the session's event filters (AMI `Filter`, Operation Add): `include`, and `exclude` for a filter given with `!` */
+  readonly filters: { include: RegExp[]; exclude: RegExp[] } = { include: [], exclude: [] };
+
+  wants(classes: string[], text?: string): boolean {
     if (!this.authenticated || this.closing) return false;
-    if (this.events === 'all') return true;
     if (this.events === 'none') return false;
-    const set = this.events;
-    return classes.some((c) => set.has(c));
+    if (this.events !== 'all') {
+      const set = this.events;
+      if (!classes.some((c) => set.has(c))) return false;
+    }
+    return text === undefined || this.passes(text);
+  }
+
+  /** manager.c's should_send_event: include filters first (none: all pass), then exclude filters. */
+  private passes(text: string): boolean {
+    const { include, exclude } = this.filters;
+    if (include.length > 0 && !include.some((r) => r.test(text))) return false;
+    return !exclude.some((r) => r.test(text));
   }
 
   localAddress(): string {
@@ -69,6 +81,8 @@ export class AmiSession {
 }
 
 export interface AmiServerOptions {
+  /** the user's `write =` classes (manager.conf); undefined: every class. Filter needs `system`, as in manager.c */
+  write?: readonly string[];
   world: World;
   user: string;
   secret: string;
@@ -122,7 +136,7 @@ export class AmiServer {
   }
 
   broadcast(ev: AmiEvent, except?: AmiSession): void {
-    for (const s of this.sessions) if (s !== except && s.wants(ev.classes)) s.send(ev.text);
+    for (const s of this.sessions) if (s !== except && s.wants(ev.classes, ev.text)) s.send(ev.text);
   }
 
   /** A security event about an AMI session (SuccessfulAuth, InvalidPassword, RequestBadFormat). */

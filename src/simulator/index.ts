@@ -7,6 +7,15 @@ import { inboundCall, internalCall, outboundCall, pauseOperator, transferCall, t
 import { World } from './world.js';
 import type { CastOperator } from './cast.js';
 
+/**
+ * The `write =` classes asterisk-config/manager_custom.conf gives the daemon's AMI user in each
+ * control mode (ARI: system,reporting; AMI: originate,call,reporting), for a simulator that
+ * refuses what a real Asterisk with those files refuses (Filter without system).
+ */
+export function amiWriteClasses(control: 'ari' | 'ami'): readonly string[] {
+  return control === 'ami' ? ['originate', 'call', 'reporting'] : ['system', 'reporting'];
+}
+
 export interface SimulatorOptions {
   /** default 127.0.0.1 */
   host?: string;
@@ -22,6 +31,11 @@ export interface SimulatorOptions {
   recordingsDir: string;
   /** where the FreePBX-style dialplan writes its MixMonitor files (`<monitorDir>/YYYY/MM/DD/…`); default recordingsDir */
   monitorDir?: string;
+  /**
+   * the AMI user's `write =` classes, as manager_custom.conf grants them (e.g. AMI control mode's
+   * originate,call,reporting: Filter is then refused); default every class
+   */
+  amiWrite?: readonly string[];
   /** multiplies every cast delay and client-requested ring timeout (1 = real time) */
   timeScale?: number;
   /** more operators 201, 202, … behaving like 101 (for load tests); default 0 */
@@ -64,6 +78,7 @@ export class SimulatedAsterisk extends EventEmitter {
       world: this.world,
       user: opts.amiUser,
       secret: opts.amiSecret,
+      ...(opts.amiWrite ? { write: opts.amiWrite } : {}),
       logger: opts.logger,
       onAction: (msg) => this.emit('amiAction', { fields: msg.fields(), raw: msg.raw }),
     });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import { SimulatedAsterisk } from '../../src/simulator/index.js';
+import { SimulatedAsterisk, amiWriteClasses } from '../../src/simulator/index.js';
 
 export const AMI_SECRET = 'sim-ami-secret-0123';
 export const ARI_PASSWORD = 'sim-ari-password-0123';
@@ -49,6 +49,7 @@ export async function startHarness(
     recordingsDir: join(dir, 'recordings'),
     timeScale: opts.timeScale ?? 0.05,
     extraOperators: opts.extraOperators ?? 0,
+    amiWrite: amiWriteClasses(opts.control ?? 'ari'),
     logger: silentLogger(),
   });
   const { amiPort, ariUrl } = await sim.start();

@@ -129,6 +129,32 @@ describe('simulated AMI', () => {
     expect(real).toContain('Response: Error\r\nActionID: offline-PJSIPShowContacts\r\nMessage: No Contacts found\n\r\n\r\n');
   });
 
+  it('applies Filter as manager.c does: "!" excludes, POSIX classes, include filters let only matches through, a bad regex is refused', async () => {
+    const excl = await connect();
+    await excl.login();
+    excl.send([['Action', 'Filter'], ['Operation', 'Add'], ['Filter', '!^Event: (CEL|Newexten)[[:space:]]'], ['ActionID', 'f1']]);
+    expect((await excl.waitFor((f) => f.get('ActionID') === 'f1')).get('Response')).toBe('Success');
+    const incl = await connect();
+    await incl.login();
+    incl.send([['Action', 'Filter'], ['Operation', 'Add'], ['Filter', 'Event: Hangup'], ['ActionID', 'f2']]);
+    await incl.waitFor((f) => f.get('ActionID') === 'f2');
+    incl.send([['Action', 'Filter'], ['Operation', 'Add'], ['Filter', '!(unclosed'], ['ActionID', 'f3']]);
+    expect((await incl.waitFor((f) => f.get('ActionID') === 'f3')).get('Message')).toBe('Filter did not compile.  Check the syntax of the filter given.');
+    incl.send([['Action', 'Filter'], ['Operation', 'Remove'], ['Filter', 'x'], ['ActionID', 'f4']]);
+    expect((await incl.waitFor((f) => f.get('ActionID') === 'f4')).get('Message')).toBe('Unknown operation');
+    const plain = await connect();
+    await plain.login();
+    run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
+    await excl.waitFor((f) => f.get('Event') === 'Hangup' && f.get('Channel')?.startsWith('PJSIP/clients-') === true, 5000);
+    await plain.waitFor((f) => f.get('Event') === 'Hangup' && f.get('Channel')?.startsWith('PJSIP/clients-') === true, 5000);
+    const names = (c: RawAmi) => new Set(c.frames().map((f) => f.get('Event')).filter((e) => e !== undefined));
+    expect(names(plain).has('CEL') && names(plain).has('Newexten')).toBe(true);
+    expect(names(excl).has('CEL') || names(excl).has('Newexten')).toBe(false);
+    expect(names(excl).has('VarSet') && names(excl).has('DialBegin')).toBe(true);
+    // a regex anywhere in the event: "Event: Hangup" matches HangupRequest too, as in Asterisk
+    expect([...names(incl)].filter((e) => e !== 'FullyBooted' && e !== 'SuccessfulAuth').sort()).toEqual(['Hangup', 'HangupRequest']);
+  });
+
   it('answers Getvar, CoreSettings and CoreStatus with the recorded headers', async () => {
     const c = await connect();
     await c.login();
