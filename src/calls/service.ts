@@ -135,19 +135,20 @@ export class CallService extends EventEmitter {
         this.log.error({ call_id: row.id, err: (err as Error).message }, 'origination failed');
         this.sink.event(row.id, { type: 'operator_failed', outcome: 'error', reason: `origination failed: ${(err as Error).message}` });
       });
-    if (!this.callerName) void originate(start);
-    else {
-      // the CRM's name of the client on the operator's phone; the look-up answers within its own timeout, unknown on failure.
-      // Until the controller has the call, reconciliation leaves it alone (no channel yet is no sign of a lost call).
-      this.starting.add(row.id);
-      void this.callerName(input.phone)
-        .catch(() => undefined)
-        .then((name) => {
-          const started = originate(name ? { ...start, operatorCallerId: `"${name}" <${input.phone}>` } : start);
-          this.starting.delete(row.id);
-          return started;
-        });
-    }
+    // The originate is sent once this request has been answered (the next turn of the event loop): with
+    // many requests at once, each answer waits for the requests before it, not for their originates too.
+    // Until the controller has the call, reconciliation leaves it alone (no channel yet is no sign of a lost call).
+    this.starting.add(row.id);
+    const callerName = this.callerName;
+    setImmediate(() => {
+      // the CRM's name of the client on the operator's phone; the look-up answers within its own timeout, unknown on failure
+      const named = callerName ? callerName(input.phone).catch(() => undefined) : Promise.resolve(undefined);
+      void named.then((name) => {
+        const started = originate(name ? { ...start, operatorCallerId: `"${name}" <${input.phone}>` } : start);
+        this.starting.delete(row.id);
+        return started;
+      });
+    });
     return { callId: row.id, existing: false };
   }
 

@@ -47,7 +47,8 @@ describe('AMI control mode', () => {
     const r = await rest('/rest/user/makeCall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ legExt: '102', otherLegNum: '380639920009' }) });
     expect(r.status).toBe(200);
     const uuid = r.json.uuid as string;
-    expect(actions.some((a) => a.action === 'Originate' && a.channel === 'PJSIP/102' && a.context === 'callbridge-click2call' && a.exten === '380639920009')).toBe(true);
+    // the Originate follows the answer (sent on the next turn of the event loop)
+    await waitFor('the Originate', () => actions.some((a) => a.action === 'Originate' && a.channel === 'PJSIP/102' && a.context === 'callbridge-click2call' && a.exten === '380639920009'));
     const live = await waitFor('call.bridge', async () => (await rest('/rest/calls/active/v3')).json?.find((c: any) => c.uuid === uuid && c.lastEvent === 'call.bridge'));
     expect(live).toMatchObject({ lgDirection: 2, leg: { id: 102, ext: '102' }, otherLegs: [{ num: '380639920009' }] });
     const row = h.daemon.db.select().from(calls).all().find((c) => c.phone === '380639920009')!;
