@@ -81,6 +81,12 @@ export function ariRecordBridge(
     if (rec.state !== 'queued') return;
     rec.state = 'recording';
     rec.startedAt = Date.now();
+    // Asterisk creates the file as the recording starts and grows it (the header's sizes are set at the end)
+    try {
+      writeSilenceWav(join(world.recordingsDir, `${rec.name}.${rec.format}`), 0);
+    } catch (err) {
+      world.logger.error({ err, name: rec.name }, 'could not write simulated recording');
+    }
     // the recorder joins the bridge as a hidden channel: three reconfigurations, then RecordingStarted (B1)
     rec.recorder = `Recorder/ARI-${nextRecorder(world)};2`;
     if (world.bridges.has(bridge.id)) bridgeReconfigure(world, bridge);

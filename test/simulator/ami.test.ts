@@ -147,6 +147,7 @@ describe('simulated AMI', () => {
     run.sim.inboundCall({ from: '79001234567', did: '74950001000', operators: '101', outcome: 'answer' });
     await excl.waitFor((f) => f.get('Event') === 'Hangup' && f.get('Channel')?.startsWith('PJSIP/clients-') === true, 5000);
     await plain.waitFor((f) => f.get('Event') === 'Hangup' && f.get('Channel')?.startsWith('PJSIP/clients-') === true, 5000);
+    await incl.waitFor((f) => f.get('Event') === 'Hangup' && f.get('Channel')?.startsWith('PJSIP/clients-') === true, 5000);
     const names = (c: RawAmi) => new Set(c.frames().map((f) => f.get('Event')).filter((e) => e !== undefined));
     expect(names(plain).has('CEL') && names(plain).has('Newexten')).toBe(true);
     expect(names(excl).has('CEL') || names(excl).has('Newexten')).toBe(false);
