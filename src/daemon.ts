@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { databaseHealth, openDatabase, type Db } from './db/index.js';
-import { AmiClient, EVENT_CLASSES, EVENT_FILTERS } from './asterisk/ami/index.js';
+import { AmiClient, EVENT_CLASSES, EVENT_FILTERS, FILTERED_EVENTS } from './asterisk/ami/index.js';
 import { field } from './asterisk/ami/message.js';
 import { AriClient } from './asterisk/ari/index.js';
 import { SimulatedAsterisk, amiWriteClasses } from './simulator/index.js';
@@ -113,7 +113,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   }
 
   // only the event classes presence, the PBX call mirror and the call tracking read, in every mode (see asterisk/ami/events.ts)
-  const amiClient = new AmiClient({ events: EVENT_CLASSES, filters: EVENT_FILTERS, ...ami, logger: log.child({ component: 'ami' }) });
+  // what the Filter leaves out is passed over unparsed when Asterisk refused the Filter (AMI control mode's user has no system class)
+  const amiClient = new AmiClient({ events: EVENT_CLASSES, filters: EVENT_FILTERS, skipEvents: FILTERED_EVENTS, ...ami, logger: log.child({ component: 'ami' }) });
   const ariClient = ari.url
     ? new AriClient({
         url: ari.url,

@@ -139,12 +139,14 @@ export class Metrics {
     }
     this.on(src.ami, 'loginFailed', () => loginFailures.inc());
     const seen = new Set<string>();
-    this.on(src.ami, 'event', (msg: Record<string, unknown>) => {
-      const name = typeof msg.event === 'string' ? msg.event : 'unknown';
+    const count = (name: string) => {
       if (!seen.has(name) && seen.size >= MAX_EVENT_TYPES) return events.inc({ type: 'other' });
       seen.add(name);
       events.inc({ type: name });
-    });
+    };
+    this.on(src.ami, 'event', (msg: Record<string, unknown>) => count(typeof msg.event === 'string' ? msg.event : 'unknown'));
+    // the events the client passes over unparsed (CEL, Newexten when the Filter was refused) were received too
+    this.on(src.ami, 'skipped', (name: string) => count(name));
 
     const origin = src.db.$client.prepare<[number], { origin: string; control: string | null }>('SELECT origin, control FROM calls WHERE id = ?');
     const labels = (callId: number) => {

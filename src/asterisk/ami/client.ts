@@ -34,6 +34,8 @@ export interface AmiClientOptions {
   events?: string;
   /** `Filter` patterns added after each login (see events.ts); a refused filter is logged, events then arrive unfiltered */
   filters?: readonly string[];
+  /** events passed over unparsed should they arrive (those `filters` leave out, for when Asterisk refuses them); each is emitted as 'skipped' */
+  skipEvents?: ReadonlySet<string>;
   /**
    * Runs the delivery of everything parsed from one socket read (one burst of AMI input), e.g. inside one
    * SQLite transaction; `deliver` must be called synchronously, once. Default: delivered as read.
@@ -51,6 +53,8 @@ export type AmiClientEvents = {
   loginFailed: [{ message: string }];
   /** every Event frame except the items and Complete event of a pending listAction */
   event: [AmiMessage];
+  /** an event of `skipEvents`, passed over unparsed, by name */
+  skipped: [string];
   /** before each reconnect wait; `attempt` counts retries since the last stable session */
   attempt: [{ attempt: number; delayMs: number }];
 };
@@ -189,6 +193,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     const parser = new AmiParser(
       (msg) => this.onMessage(conn, msg),
       (reason, sample) => this.log.warn({ reason, sample: sample.slice(0, 200) }, 'AMI: skipped malformed input'),
+      this.opts.skipEvents ? { names: this.opts.skipEvents, onSkip: (name) => this.emitSafe('skipped', name) } : undefined,
     );
     const conn: Connection = { socket, parser, timers: new Set(), closed, markClosed, isClosed: false, loggedIn: false, authFailed: false };
     this.conn = conn;

@@ -33,6 +33,12 @@ const SPACE = /\s/;
 
 export type DropReporter = (reason: string, sample: string) => void;
 
+/** Events passed over unparsed (`Event: <name>` as the frame's first line, exactly), each reported by name. */
+export interface SkipEvents {
+  names: ReadonlySet<string>;
+  onSkip?(name: string): void;
+}
+
 /** `Event:` or `Response:` at the start of the line, any case. */
 function isFrameStart(line: string): boolean {
   const c = line.charCodeAt(0) | 0x20;
@@ -90,7 +96,10 @@ abstract class FrameReader {
   /** The `Asterisk Call Manager/x.y.z` line, once received. */
   banner: string | undefined;
 
-  constructor(protected readonly drop: DropReporter) {}
+  constructor(
+    protected readonly drop: DropReporter,
+    private readonly skip?: SkipEvents,
+  ) {}
 
   /** A complete frame: `lines` as received (header lines; for a Follows block every line of it). */
   protected abstract frameDone(lines: string[], colons: number[], follows: boolean): void;
@@ -161,6 +170,12 @@ abstract class FrameReader {
         }
         this.drop('junk before a frame', line.slice(0, at));
         line = line.slice(at);
+      }
+      if (this.skip && line.startsWith('Event: ') && this.skip.names.has(line.slice(7))) {
+        // an event nothing reads: passed over up to its blank line, never parsed
+        this.skippingFrame = true;
+        this.skip.onSkip?.(line.slice(7));
+        return;
       }
       if (isFollowsStart(line)) this.follows = 1;
       return this.add(line, line.indexOf(':'));
@@ -268,8 +283,9 @@ export class AmiFrameParser extends FrameReader {
   constructor(
     private readonly onMessage: (msg: AmiMessage) => void,
     drop: DropReporter,
+    skip?: SkipEvents,
   ) {
-    super(drop);
+    super(drop, skip);
   }
 
   /** Parses received bytes; calls onMessage for each complete message, synchronously and in order. */

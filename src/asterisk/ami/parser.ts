@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type AsteriskManager from 'asterisk-manager';
-import { AmiFrameParser, BARE_LF, FrameSanitizer, PLAIN_KEY, type DropReporter } from './frames.js';
+import { AmiFrameParser, BARE_LF, FrameSanitizer, PLAIN_KEY, type DropReporter, type SkipEvents } from './frames.js';
 import type { AmiMessage } from './message.js';
 
 const require = createRequire(import.meta.url);
@@ -33,8 +33,8 @@ class ParserFeed extends EventEmitter {
 export class AmiParser {
   private readonly frames: AmiFrameParser;
 
-  constructor(onMessage: (msg: AmiMessage) => void, onDrop: DropReporter) {
-    this.frames = new AmiFrameParser(onMessage, onDrop);
+  constructor(onMessage: (msg: AmiMessage) => void, onDrop: DropReporter, skip?: SkipEvents) {
+    this.frames = new AmiFrameParser(onMessage, onDrop, skip);
   }
 
   /** The `Asterisk Call Manager/…` banner line, once received. */

@@ -24,6 +24,38 @@ const chunkings: Array<[string, Chunking]> = [
   ['random chunks up to 9000 bytes (seed 42)', { kind: 'random', seed: 42, max: 9000 }],
 ];
 
+describe('AmiParser passing over the events the Filter leaves out', () => {
+  for (const [label, chunking] of chunkings) {
+    it(`A1 in ${label}: every other message exactly as recorded, each CEL and Newexten reported by name and never parsed`, () => {
+      const trace = loadTrace('A1');
+      const messages: AmiMessage[] = [];
+      const skipped: string[] = [];
+      const drops: string[] = [];
+      const parser = new AmiParser(
+        (m) => messages.push(m),
+        (reason) => drops.push(reason),
+        { names: new Set(['CEL', 'Newexten']), onSkip: (n) => skipped.push(n) },
+      );
+      for (const c of splitChunks(trace.text, chunking)) parser.push(c);
+      const recorded = trace.entries.filter((e) => e.kind !== 'banner');
+      const kept = recorded.filter((e) => !(e.kind === 'event' && (e.name === 'CEL' || e.name === 'Newexten')));
+      expect(drops).toEqual([]);
+      expect(skipped.length).toBe(recorded.length - kept.length);
+      expect(skipped.length).toBeGreaterThan(0);
+      expect(new Set(skipped)).toEqual(new Set(recorded.filter((e) => e.kind === 'event' && (e.name === 'CEL' || e.name === 'Newexten')).map((e) => e.name)));
+      expect(messages).toHaveLength(kept.length);
+      messages.forEach((m, i) => expect(m).toEqual(expected(kept[i]!)));
+    });
+  }
+
+  it('skips only an exact `Event: <name>` first line', () => {
+    const messages: AmiMessage[] = [];
+    const parser = new AmiParser((m) => messages.push(m), () => undefined, { names: new Set(['CEL']) });
+    parser.push(Buffer.from('Asterisk Call Manager/9.0.0\r\nEvent: CEL\r\nEventName: CHAN_START\r\n\r\nEvent: CELX\r\nA: 1\r\n\r\nResponse: Success\r\nActionID: 7\r\nMessage: Event: CEL\r\n\r\n', 'latin1'));
+    expect(messages.map((m) => m.event ?? m.response)).toEqual(['CELX', 'Success']);
+  });
+});
+
 describe('AmiParser on recorded traces', () => {
   for (const scenario of ['A1', 'C1', 'C4']) {
     for (const [label, chunking] of chunkings) {
