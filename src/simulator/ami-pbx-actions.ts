@@ -3,6 +3,7 @@ import { response, type AmiMessage, type AmiServer, type AmiSession } from './am
 import { QUEUE, memberHeaders, memberInterface, pauseMember, queueState } from './queue.js';
 import { TRANSFER_CONTEXT, blindTransfer } from './transfer.js';
 import { attendedTransfer } from './atxfer.js';
+import type { Channel } from './types.js';
 
 /** BlindTransfer, Atxfer, QueuePause, QueueStatus, QueueSummary; false when `name` is none of them. */
 export function pbxAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: string): boolean {
@@ -30,12 +31,9 @@ export function pbxAction(server: AmiServer, s: AmiSession, msg: AmiMessage, nam
 /** Answers as manager.c's action_blind_transfer: the Response first, then the transfer's events (E7). */
 function transfer(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
   const world = server.world;
-  const name = msg.get('Channel') ?? '';
-  const exten = msg.get('Exten') ?? '';
-  if (!name) return s.send(response('Error', msg, [['Message', 'No channel specified']]));
-  if (!exten) return s.send(response('Error', msg, [['Message', 'No extension specified']]));
-  const ch = world.findChannel(name);
-  if (!ch) return s.send(response('Error', msg, [['Message', 'No such channel']]));
+  const args = transferArgs(server, s, msg, 'No such channel');
+  if (!args) return;
+  const { ch, exten } = args;
   const context = msg.get('Context') || TRANSFER_CONTEXT;
   const bridged = ch.bridge && ch.bridge.channels.length === 2;
   if (!bridged) return s.send(response('Error', msg, [['Message', 'Transfer invalid']]));
@@ -52,15 +50,22 @@ function transfer(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
  * the transfer itself follows in events (X1, X4).
  */
 function atxfer(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
-  const world = server.world;
+  const target = transferArgs(server, s, msg, 'Channel specified does not exist');
+  if (!target) return;
+  s.send(response('Success', msg, [['Message', 'Atxfer successfully queued']]));
+  attendedTransfer(server.world, target.ch, target.exten);
+}
+
+/** Channel and Exten of a transfer action, answered with manager.c's errors when missing or unknown (`unknown`: its wording for a channel that does not exist). */
+function transferArgs(server: AmiServer, s: AmiSession, msg: AmiMessage, unknown: string): { ch: Channel; exten: string } | undefined {
   const name = msg.get('Channel') ?? '';
   const exten = msg.get('Exten') ?? '';
-  if (!name) return s.send(response('Error', msg, [['Message', 'No channel specified']]));
-  if (!exten) return s.send(response('Error', msg, [['Message', 'No extension specified']]));
-  const ch = world.findChannel(name);
-  if (!ch) return s.send(response('Error', msg, [['Message', 'Channel specified does not exist']]));
-  s.send(response('Success', msg, [['Message', 'Atxfer successfully queued']]));
-  attendedTransfer(world, ch, exten);
+  const error = (message: string): undefined => void s.send(response('Error', msg, [['Message', message]]));
+  if (!name) return error('No channel specified');
+  if (!exten) return error('No extension specified');
+  const ch = server.world.findChannel(name);
+  if (!ch) return error(unknown);
+  return { ch, exten };
 }
 
 /** QueuePause (Q3): the member interface is required; a wrong interface or queue gives "Interface not found". */

@@ -222,17 +222,20 @@ describe('a PBX call that ends while AMI is down (trace F4b: nothing is replayed
     await play(conn, all.slice(0, all.findIndex((m) => m.name === 'BridgeEnter') + 2));
     await waitFor('OPERATOR_PICKUP', async () => (await api('/api/callList.json')).calls?.[0]?.status === 'OPERATOR_PICKUP');
     const answeredAt = finalRow().answeredAt!;
-    // the call ends one second after its start; the hook posts the CDR over HTTP while AMI is cut
-    await sleep(1500 - (Date.now() - t0));
+    // the call ends 1 s after this moment (whole seconds after its start, as a CDR has it); the hook posts the
+    // CDR over HTTP while AMI is cut, and the reconnect's snapshot comes after the end
+    const end = Date.now() + 1000;
+    const seconds = Math.ceil((end - t0) / 1000);
+    const callAt = end - seconds * 1000;
     liveChannels = [];
-    snapshotGate = sleep(300);
+    snapshotGate = sleep(end + 300 - Date.now());
     conn.socket.destroy();
-    const posted = await postCdr({ event_id: '1795492897.28', linkedid: '1795492897.28', phone: '79001234567', extension: '1000', call_at: new Date(t0).toISOString(), duration: '1', billsec: '1', disposition: 'ANSWERED', type: 'incoming', path: '' });
+    const posted = await postCdr({ event_id: '1795492897.28', linkedid: '1795492897.28', phone: '79001234567', extension: '1000', call_at: new Date(callAt).toISOString(), duration: String(seconds), billsec: '1', disposition: 'ANSWERED', type: 'incoming', path: '' });
     expect(posted.status).toBe(200);
     await waitFor('a final status', () => finalRow().status === 'FINISH');
     const row = finalRow();
-    expect(row.endedAt).toBe(t0 + 1000);
-    expect(row.billsec).toBe(Math.round((t0 + 1000 - answeredAt) / 1000));
+    expect(row.endedAt).toBe(end);
+    expect(row.billsec).toBe(Math.round((end - answeredAt) / 1000));
     expect(finishDetails()).toMatchObject({ end: 'cdr', sip: '1000' });
   });
 
@@ -240,18 +243,20 @@ describe('a PBX call that ends while AMI is down (trace F4b: nothing is replayed
     daemon = await start();
     const conn = await server.waitForConnections(1);
     const all = events('D1');
-    const t0 = Date.now();
     // up to the phone ringing: the answer and the end fall in the gap
     await play(conn, all.slice(0, all.findIndex((m) => m.name === 'DialState') + 1));
     await waitFor('OPERATOR_CALLTO', async () => (await api('/api/callList.json')).calls?.[0]?.status === 'OPERATOR_CALLTO');
+    // answered 1 s before the end, which comes 2 s after this moment; the snapshot after the end
+    const end = Date.now() + 2000;
+    const callAt = end - 3000;
     liveChannels = [];
-    snapshotGate = sleep(2300 - (Date.now() - t0));
+    snapshotGate = sleep(end + 300 - Date.now());
     conn.socket.destroy();
-    const posted = await postCdr({ event_id: '1795492897.28', linkedid: '1795492897.28', phone: '79001234567', extension: '1000', call_at: new Date(t0 - 1000).toISOString(), duration: '3', billsec: '1', disposition: 'ANSWERED', type: 'incoming', path: '' });
+    const posted = await postCdr({ event_id: '1795492897.28', linkedid: '1795492897.28', phone: '79001234567', extension: '1000', call_at: new Date(callAt).toISOString(), duration: '3', billsec: '1', disposition: 'ANSWERED', type: 'incoming', path: '' });
     expect(posted.status).toBe(200);
     await waitFor('a final status', () => finalRow()?.status === 'FINISH', 10_000);
     const row = finalRow();
-    expect(row).toMatchObject({ status: 'FINISH', sip: '1000', endedAt: t0 + 2000, answeredAt: t0 + 1000, billsec: 1 });
+    expect(row).toMatchObject({ status: 'FINISH', sip: '1000', endedAt: end, answeredAt: end - 1000, billsec: 1 });
     const chain = (daemon.db.$client.prepare('SELECT status FROM call_statuses ORDER BY id').all() as Array<{ status: string }>).map((s) => s.status);
     expect(chain).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'FINISH']);
   });
