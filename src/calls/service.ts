@@ -191,7 +191,7 @@ export class CallService extends EventEmitter {
   };
 
   private apply(callId: number, ev: CallEvent, patch: CallPatch, at: number): void {
-    const row = this.store.get(callId);
+    const row = this.store.head(callId);
     if (!row) {
       this.log.warn({ call_id: callId, event: ev.type }, 'event for an unknown call');
       return;
@@ -218,10 +218,12 @@ export class CallService extends EventEmitter {
     // Channel ids and the like are kept even after the final status (for cleanup and reconciliation).
     const merged: CallPatch = { ...patch, ...times };
     if (steps.length === 0 && Object.keys(patch).length === 0) return;
+    // the outbox derives its events from the whole row as it was before this change
+    const before = this.tap && steps.length > 0 ? this.store.get(callId) : undefined;
     this.written(
       () => this.store.advance(callId, steps, at, merged),
       () => {
-        if (steps.length > 0) this.tap?.written(callId, row, steps.map((s) => ({ ...s, at })), at);
+        if (before) this.tap?.written(callId, before, steps.map((s) => ({ ...s, at })), at);
       },
     );
     this.announce(row, steps, at);
@@ -251,7 +253,7 @@ export class CallService extends EventEmitter {
     for (const s of steps) this.announce(row, [s], s.at);
   }
 
-  private announce(row: CallRow, steps: readonly StatusStep[], at: number): void {
+  private announce(row: Pick<CallRow, 'id' | 'orderId'>, steps: readonly StatusStep[], at: number): void {
     for (const s of steps) {
       this.log.info({ call_id: row.id, order_id: row.orderId, status: s.status, ...s.details }, 'call status');
       this.emit('status', { callId: row.id, orderId: row.orderId, status: s.status, time: at, details: s.details } satisfies StatusEvent);
@@ -259,7 +261,7 @@ export class CallService extends EventEmitter {
   }
 
   private recordingStarted(callId: number, rec: RecordingInfo, at: number): void {
-    const row = this.store.get(callId);
+    const row = this.store.head(callId);
     if (!row) return;
     this.store.startRecording({ callId, orderId: row.orderId, name: rec.name, file: rec.file, format: rec.format, startedAt: at });
     this.log.info({ call_id: callId, file: rec.file }, 'recording started');

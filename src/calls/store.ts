@@ -77,6 +77,9 @@ const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as Array<keyof CallPatch>;
 const JSON_PATCH: ReadonlySet<string> = new Set(['operators', 'transfers', 'legs']);
 
 /** The fields of a stored CDR the outcome is taken from (table cdrs). */
+/** The columns of a call a status change reads. */
+export type CallHead = Pick<CallRow, 'id' | 'orderId' | 'final' | 'status' | 'sip' | 'phone' | 'operatorRingAt' | 'operatorAnswerAt' | 'clientRingAt' | 'clientAnswerAt'>;
+
 export interface CdrFact {
   callAt: number | null;
   duration: number | null;
@@ -94,6 +97,7 @@ export class CallStore {
   private readonly advanceTx;
   private readonly insertChannel;
   private readonly cdrFactsStmt: Database.Statement<[number], CdrFact>;
+  private readonly headStmt: Database.Statement<[number], Omit<CallHead, 'final'> & { final: number }>;
   private readonly byLinkedidStmt;
   private readonly insertCall;
   private readonly createTx;
@@ -135,6 +139,10 @@ export class CallStore {
       }
       stmt.run(params);
     };
+    this.headStmt = db.$client.prepare(
+      'SELECT id, order_id AS orderId, final, status, sip, phone, operator_ring_at AS operatorRingAt, operator_answer_at AS operatorAnswerAt, ' +
+        'client_ring_at AS clientRingAt, client_answer_at AS clientAnswerAt FROM calls WHERE id = ?',
+    );
     this.cdrFactsStmt = db.$client.prepare<[number], CdrFact>(
       'SELECT call_at AS callAt, duration, billsec, disposition, extension FROM cdrs WHERE call_id = ? ORDER BY id',
     );
@@ -232,6 +240,12 @@ export class CallStore {
 
   get(id: number): CallRow | undefined {
     return this.byId.get({ id });
+  }
+
+  /** What a status change reads of its call (one light statement on the hot path; get() maps the whole row). */
+  head(id: number): CallHead | undefined {
+    const r = this.headStmt.get(id);
+    return r ? { ...r, final: r.final === 1 } : undefined;
   }
 
   /** Whether an operator already has a call of ours that has not ended. */
