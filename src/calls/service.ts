@@ -191,7 +191,9 @@ export class CallService extends EventEmitter {
   };
 
   private apply(callId: number, ev: CallEvent, patch: CallPatch, at: number): void {
-    const row = this.store.head(callId);
+    // the outbox derives its events from the whole row as it was before this change; without one, a few columns do
+    const full = this.tap ? this.store.get(callId) : undefined;
+    const row = full ?? this.store.head(callId);
     if (!row) {
       this.log.warn({ call_id: callId, event: ev.type }, 'event for an unknown call');
       return;
@@ -218,12 +220,10 @@ export class CallService extends EventEmitter {
     // Channel ids and the like are kept even after the final status (for cleanup and reconciliation).
     const merged: CallPatch = { ...patch, ...times };
     if (steps.length === 0 && Object.keys(patch).length === 0) return;
-    // the outbox derives its events from the whole row as it was before this change
-    const before = this.tap && steps.length > 0 ? this.store.get(callId) : undefined;
     this.written(
       () => this.store.advance(callId, steps, at, merged),
       () => {
-        if (before) this.tap?.written(callId, before, steps.map((s) => ({ ...s, at })), at);
+        if (full && steps.length > 0) this.tap?.written(callId, full, steps.map((s) => ({ ...s, at })), at);
       },
     );
     this.announce(row, steps, at);

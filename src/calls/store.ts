@@ -76,10 +76,10 @@ const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as Array<keyof CallPatch>;
 /** JSON columns: stored as text. */
 const JSON_PATCH: ReadonlySet<string> = new Set(['operators', 'transfers', 'legs']);
 
-/** The fields of a stored CDR the outcome is taken from (table cdrs). */
 /** The columns of a call a status change reads. */
 export type CallHead = Pick<CallRow, 'id' | 'orderId' | 'final' | 'status' | 'sip' | 'phone' | 'operatorRingAt' | 'operatorAnswerAt' | 'clientRingAt' | 'clientAnswerAt'>;
 
+/** The fields of a stored CDR (table cdrs) that tell how a PBX call ended in an AMI gap (src/pbx/gap.ts). */
 export interface CdrFact {
   callAt: number | null;
   duration: number | null;

@@ -110,8 +110,9 @@ function rungPhones(call: MirrorCall): MirrorChannel[] {
  * (QueueCallerJoin) or a ring group (RINGGROUP_INDEX), or a phone was rung
  * through a Local channel (how FreePBX rings group members). Each is known
  * before the first phone rings, so a call is a group call from its first ring
- * on; phones rung after the first answer (transfers) do not make one. A plain Dial of several phones (`Dial(PJSIP/1000&PJSIP/1001)`) is one
- * call to the phones it rings, as is a transfer to another operator.
+ * on; phones rung after the first answer (transfers) do not make one. A plain
+ * Dial of several phones (`Dial(PJSIP/1000&PJSIP/1001)`) is one call to the
+ * phones it rings, as is a transfer to another operator.
  */
 export function groupOf(call: MirrorCall, direction: Direction, phones: readonly MirrorChannel[]): CallGroup | null {
   if (direction === 'outgoing') return null;
@@ -125,7 +126,8 @@ export function groupOf(call: MirrorCall, direction: Direction, phones: readonly
   return null;
 }
 
-const answered = (c: MirrorChannel): boolean => c.dialStatus === 'ANSWER' || (c.answerAt !== undefined && c.dialedBy !== undefined);
+/** A rung leg that answered (its DialEnd said so, or it was seen Up). */
+export const answered = (c: MirrorChannel): boolean => c.dialStatus === 'ANSWER' || (c.answerAt !== undefined && c.dialedBy !== undefined);
 
 function outerDialStatuses(call: MirrorCall, first: MirrorChannel | undefined): string[] {
   const out: string[] = [];

@@ -9,9 +9,8 @@
  * answered. Pure: the service passes the call, its CDRs and the time.
  */
 import type { CdrFact } from '../calls/store.js';
+import { answered } from './derive.js';
 import type { MirrorCall, MirrorChannel } from './mirror.js';
-
-export type { CdrFact };
 
 export interface GapOutcome {
   /** when the call's remaining channels ended */
@@ -21,8 +20,6 @@ export interface GapOutcome {
   /** a leg that answered during the gap, by the CDR (ANSWERED, its billsec and extension) */
   answer?: { uniqueid: string; at: number };
 }
-
-const answeredSeen = (c: MirrorChannel): boolean => c.dialStatus === 'ANSWER' || (c.answerAt !== undefined && c.dialedBy !== undefined);
 
 /** The latest moment the mirror saw anything of the call: its end cannot be earlier. */
 function lastSeen(call: MirrorCall): number {
@@ -43,7 +40,7 @@ export function gapOutcome(call: MirrorCall, gone: readonly MirrorChannel[], cdr
   const endAt = Math.min(now, Math.max(floor, ...ends));
   const out: GapOutcome = { endAt, source: 'cdr' };
   const channels = [...call.channels.values()];
-  if (channels.some(answeredSeen)) return out;
+  if (channels.some(answered)) return out;
   const talked = cdrs.find((c) => c.disposition === 'ANSWERED' && (c.billsec ?? 0) > 0);
   if (!talked) return out;
   // The leg that answered: the operator's phone the CDR names for a call to operators, the dialled trunk for a call out.

@@ -180,7 +180,7 @@ function optimize(x: Consultation): void {
   const two = x.two!;
   const phone = x.phone!;
   const inner = two.bridge;
-  const id = String(x.world.newNameSuffix());
+  const id = String(nextOptimization(world));
   world.emitEvent({
     type: 'AmiEvent', name: 'LocalOptimizationBegin', privilege: 'call',
     parts: [{ ch: one, prefix: 'LocalOne' }, { ch: two, prefix: 'LocalTwo' }, { ch: phone, prefix: 'Source' }, { headers: [['DestUniqueId', two.id], ['Id', id]] }],
@@ -282,4 +282,13 @@ function endAfterAttended(world: World, caller: Channel, phone: Channel, phoneRo
   for (const r of rows) emitCdrRow(world, r);
   hangupChannel(world, caller, 16);
   return true;
+}
+
+const optimizationSeq = new WeakMap<World, number>();
+
+/** The `Id` of a Local channel optimization, counted per simulated PBX from 0 (X4: `Id: 0`). */
+function nextOptimization(world: World): number {
+  const n = optimizationSeq.get(world) ?? 0;
+  optimizationSeq.set(world, n + 1);
+  return n;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gapOutcome, type CdrFact } from '../../src/pbx/gap.js';
+import { gapOutcome } from '../../src/pbx/gap.js';
+import type { CdrFact } from '../../src/calls/store.js';
 import type { MirrorCall, MirrorChannel } from '../../src/pbx/mirror.js';
 
 const T = 1_800_000_000_000;
