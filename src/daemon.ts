@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { databaseHealth, openDatabase, type Db } from './db/index.js';
+import { batchOf, flushWrites } from './db/batch.js';
 import { AmiClient, EVENT_CLASSES, EVENT_FILTERS, FILTERED_EVENTS } from './asterisk/ami/index.js';
 import { field } from './asterisk/ami/message.js';
 import { AriClient } from './asterisk/ari/index.js';
@@ -85,6 +86,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const db = openDatabase(config.dbPath);
   const metrics = new Metrics();
   metrics.timeWrites(db.$client);
+  // the writes of one turn of the event loop share one COMMIT (src/db/batch.ts)
+  batchOf(db.$client, log.child({ component: 'db' }));
+  const commitWrites = () => flushWrites(db.$client);
   let simulator: SimulatedAsterisk | undefined;
   let ami = config.ami;
   let ari = config.ari;
@@ -261,6 +265,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     health,
     routes,
     onResponse: metrics.onResponse,
+    commit: commitWrites,
   });
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
   let port: number;
@@ -295,6 +300,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       await outbox.stop();
       await simulator?.stop();
       metrics.close();
+      commitWrites();
       db.$client.close();
       log.info('stopped');
     })());

@@ -4,16 +4,16 @@
  * controller's events into the stored status chain.
  */
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { ApiError } from '../http/errors.js';
 import type { PresenceStatus } from '../presence/model.js';
 import type { CallRow, RecordingRow } from '../db/schema.js';
+import { batchOf, type WriteBatch } from '../db/batch.js';
 import { FINAL_STATUSES, step, type CallEvent, type CallStatus, type StatusStep } from './chain.js';
 import { causeText } from './causes.js';
 import type { CallController, CallSink, CallStart, OpenCall, RecordingInfo } from './controller.js';
 import type { CallPatch, CallStore, NewCall } from './store.js';
-import { wavDurationSeconds } from './wav.js';
+import { recordingFileFacts } from './wav.js';
 
 export interface MakeCallInput {
   sip: string;
@@ -63,6 +63,7 @@ export class CallService extends EventEmitter {
   /** calls accepted but not handed to the controller yet (waiting for the caller name) */
   private readonly starting = new Set<number>();
   private reconcileAgain = false;
+  private writes: WriteBatch | undefined;
 
   constructor(
     private readonly store: CallStore,
@@ -78,14 +79,25 @@ export class CallService extends EventEmitter {
     super();
   }
 
-  /** Runs a write, with the tap inside the same transaction when there is one. */
-  private written<T>(write: () => T, tell: (result: T) => void): T {
-    if (!this.tap) return write();
-    return this.store.db.$client.transaction(() => {
-      const result = write();
-      tell(result);
-      return result;
-    })();
+  /**
+   * Runs a write in the turn's batch (src/db/batch.ts), with the tap inside the same transaction;
+   * `after` runs once it is committed.
+   */
+  private written<T>(what: string, write: () => T, tell: (result: T) => void, after?: (result: T) => void, lost?: () => void): T {
+    return this.batch.write(
+      what,
+      () => {
+        const result = write();
+        tell(result);
+        return result;
+      },
+      after,
+      lost,
+    );
+  }
+
+  private get batch(): WriteBatch {
+    return (this.writes ??= batchOf(this.store.db.$client, this.log));
   }
 
   /** Accepts or refuses a click-to-call; answers as soon as origination is started. */
@@ -107,6 +119,7 @@ export class CallService extends EventEmitter {
       const refusedAt = this.now();
       const refused = { status, details: { reason: refusal.code, sip: input.sip, phone: input.phone, ...(input.externalKey ? { externalKey: input.externalKey } : {}) } };
       const row = this.written(
+        'refused call',
         () =>
           this.store.create(
             { externalKey: null, requestFingerprint: fingerprint, orderId: input.orderId, sip: input.sip, phone: input.phone, control: this.controller.mode },
@@ -119,16 +132,23 @@ export class CallService extends EventEmitter {
       throw new ApiError(refusal.code, refusal.message, undefined, { call_id: row.id });
     }
     const at = this.now();
+    const first: StatusStep = { status: 'CALL', details: { sip: input.sip, phone: input.phone } };
+    // a call the database never took is not placed (the request is answered with an error: src/http/app.ts)
+    let lost = false;
     const row = this.written(
+      'new call',
       () =>
         this.store.create(
           { externalKey: input.externalKey ?? null, requestFingerprint: fingerprint, orderId: input.orderId, sip: input.sip, phone: input.phone, control: this.controller.mode },
-          [{ status: 'CALL', details: { sip: input.sip, phone: input.phone } }],
+          [first],
           at,
         ),
-      (r) => this.tap?.written(r.id, undefined, [{ status: 'CALL', details: { sip: input.sip, phone: input.phone }, at }], at),
+      (r) => this.tap?.written(r.id, undefined, [{ ...first, at }], at),
+      (r) => this.announce(r, [first], at),
+      () => {
+        lost = true;
+      },
     );
-    this.announce(row, [{ status: 'CALL', details: { sip: input.sip, phone: input.phone } }], at);
     const start = this.startOf(row);
     const originate = (s: CallStart) =>
       this.controller.start(s, this.sink).catch((err: unknown) => {
@@ -141,6 +161,10 @@ export class CallService extends EventEmitter {
     this.starting.add(row.id);
     const callerName = this.callerName;
     setImmediate(() => {
+      if (lost) {
+        this.starting.delete(row.id);
+        return;
+      }
       // the CRM's name of the client on the operator's phone; the look-up answers within its own timeout, unknown on failure
       const named = callerName ? callerName(input.phone).catch(() => undefined) : Promise.resolve(undefined);
       void named.then((name) => {
@@ -184,10 +208,13 @@ export class CallService extends EventEmitter {
   readonly sink: CallSink = {
     event: (callId, ev, patch, at) => this.apply(callId, ev, patch ?? {}, at ?? this.now()),
     recordingStarted: (callId, rec, at) => this.recordingStarted(callId, rec, at ?? this.now()),
-    recordingFinished: (callId, rec, at) =>
-      void this.recordingFinished(callId, rec, at ?? this.now()).catch((err: unknown) =>
-        this.log.error({ call_id: callId, file: rec.file, err: (err as Error).message }, 'recording could not be stored'),
-      ),
+    recordingFinished: (callId, rec, at) => {
+      try {
+        this.recordingFinished(callId, rec, at ?? this.now());
+      } catch (err) {
+        this.log.error({ call_id: callId, file: rec.file, err: (err as Error).message }, 'recording could not be stored');
+      }
+    },
   };
 
   private apply(callId: number, ev: CallEvent, patch: CallPatch, at: number): void {
@@ -221,36 +248,44 @@ export class CallService extends EventEmitter {
     const merged: CallPatch = { ...patch, ...times };
     if (steps.length === 0 && Object.keys(patch).length === 0) return;
     this.written(
+      'status',
       () => this.store.advance(callId, steps, at, merged),
       () => {
         if (full && steps.length > 0) this.tap?.written(callId, full, steps.map((s) => ({ ...s, at })), at);
       },
+      () => this.announce(row, steps, at),
     );
-    this.announce(row, steps, at);
   }
 
   /** Records a call the PBX carried on its own (origin 'pbx'), with its first status. */
   openPbxCall(call: NewCall, first: StatusStep, at: number, patch: CallPatch): CallRow {
-    const row = this.store.db.$client.transaction(() => {
-      const created = this.store.create({ ...call, origin: 'pbx' }, [first], at);
-      this.store.advance(created.id, [], at, patch);
-      this.tap?.written(created.id, undefined, [{ ...first, at }], at);
-      return created;
-    })();
-    this.announce(row, [first], at);
-    return row;
+    return this.batch.write(
+      'PBX call',
+      () => {
+        const created = this.store.create({ ...call, origin: 'pbx' }, [first], at);
+        this.store.advance(created.id, [], at, patch);
+        this.tap?.written(created.id, undefined, [{ ...first, at }], at);
+        return created;
+      },
+      (row) => this.announce(row, [first], at),
+    );
   }
 
   /** Appends a PBX call's new statuses, each at its own time, and its latest summary, in one transaction. */
   advancePbxCall(callId: number, steps: ReadonlyArray<StatusStep & { at: number }>, patch: CallPatch, at: number): void {
     const row = this.store.get(callId);
     if (!row) return;
-    this.store.db.$client.transaction(() => {
-      for (const s of steps) this.store.advance(callId, [{ status: s.status, details: s.details }], s.at, {});
-      this.store.advance(callId, [], at, patch);
-      this.tap?.written(callId, row, steps, at);
-    })();
-    for (const s of steps) this.announce(row, [s], s.at);
+    this.batch.write(
+      'PBX call status',
+      () => {
+        for (const s of steps) this.store.advance(callId, [{ status: s.status, details: s.details }], s.at, {});
+        this.store.advance(callId, [], at, patch);
+        this.tap?.written(callId, row, steps, at);
+      },
+      () => {
+        for (const s of steps) this.announce(row, [s], s.at);
+      },
+    );
   }
 
   private announce(row: Pick<CallRow, 'id' | 'orderId'>, steps: readonly StatusStep[], at: number): void {
@@ -263,20 +298,27 @@ export class CallService extends EventEmitter {
   private recordingStarted(callId: number, rec: RecordingInfo, at: number): void {
     const row = this.store.head(callId);
     if (!row) return;
-    this.store.startRecording({ callId, orderId: row.orderId, name: rec.name, file: rec.file, format: rec.format, startedAt: at });
-    this.log.info({ call_id: callId, file: rec.file }, 'recording started');
+    this.batch.write(
+      'recording start',
+      () => this.store.startRecording({ callId, orderId: row.orderId, name: rec.name, file: rec.file, format: rec.format, startedAt: at }),
+      () => this.log.info({ call_id: callId, file: rec.file }, 'recording started'),
+    );
   }
 
-  private async recordingFinished(callId: number, rec: RecordingInfo, at: number): Promise<void> {
+  private recordingFinished(callId: number, rec: RecordingInfo, at: number): void {
     let size = rec.size ?? null;
     let duration = rec.duration ?? null;
     try {
-      if (size === null) size = (await stat(rec.file)).size;
-      if (duration === null && rec.format === 'wav') duration = await wavDurationSeconds(rec.file);
+      if (size === null || (duration === null && rec.format === 'wav')) {
+        const file = recordingFileFacts(rec.file, duration === null && rec.format === 'wav');
+        size ??= file.size;
+        duration ??= file.duration;
+      }
     } catch (err) {
       this.log.warn({ call_id: callId, file: rec.file, err: (err as Error).message }, 'recording file not readable');
     }
     const stored = this.written(
+      'recording',
       () => {
         const updated = this.store.finishRecording(callId, rec.name, { size, duration, endedAt: at });
         if (updated) return updated;

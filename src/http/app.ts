@@ -64,6 +64,12 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** called once per answered request (HTTP duration metrics) */
   onResponse?: (info: RequestInfo) => void;
+  /**
+   * Commits the writes waiting in the database's batch (src/db/batch.ts); false when the COMMIT
+   * failed. Called before a request is handled (it reads committed rows only) and before its answer
+   * leaves (what it wrote is on disk first).
+   */
+  commit?: () => boolean;
 }
 
 function pathname(url: string): string {
@@ -93,6 +99,19 @@ export function createApp(opts: AppOptions): Hono<Env> {
   for (const m of opts.methods) for (const n of m.names) methods.set(n.toLowerCase(), m);
 
   const fail = (c: Context<Env>, err: ApiError) => send(c, err.toBody(), err.status);
+
+  const commit = opts.commit;
+  if (commit) {
+    app.use(async (c, next) => {
+      commit();
+      await next();
+      if (!commit()) {
+        // whatever this request wrote may not have reached the disk: never answer as if it had
+        c.res = undefined;
+        c.res = send(c, new ApiError('INTERNAL', 'internal error').toBody(), 500);
+      }
+    });
+  }
 
   // Request durations, by route (bounded labels: methods by their first name, groups by prefix).
   const onResponse = opts.onResponse;

@@ -5,6 +5,7 @@
  * it joins the transaction of whoever calls it (better-sqlite3 nests
  * transactions as savepoints).
  */
+import { flushWrites } from '../db/batch.js';
 import { EventEmitter } from 'node:events';
 import { CallUuids } from '../calls/uuids.js';
 import type { Db } from '../db/index.js';
@@ -116,7 +117,9 @@ export class OutboxStore extends EventEmitter<{ attempt: [AttemptNote] }> {
     return row ? (JSON.parse(row.payload) as OutboundEvent) : undefined;
   }
 
+  /** Deliveries due, of committed events only: the turn's pending writes are committed first. */
   ready(connector: string, now: number, limit: number): DeliveryRow[] {
+    flushWrites(this.db.$client);
     return this.s.ready.all(connector, now, limit);
   }
 

@@ -8,6 +8,7 @@
  * channel it no longer has ended meanwhile, one it has that the mirror does
  * not know joins it, and calls the store holds open are followed again.
  */
+import { batchOf } from '../db/batch.js';
 import { basename, extname } from 'node:path';
 import { insideDirs } from '../events/paths.js';
 import type { AmiClient, AmiMessage } from '../asterisk/ami/index.js';
@@ -129,8 +130,17 @@ export class PbxCallService {
     }
     const fresh = [...call.channels.values()].filter((c) => !t.channels.has(c.uniqueid));
     if (fresh.length > 0) {
-      this.store.addChannels(t.callId, fresh.map((c) => ({ uniqueid: c.uniqueid, channel: c.name })));
-      for (const c of fresh) t.channels.add(c.uniqueid);
+      const callId = t.callId;
+      const seen = t.channels;
+      batchOf(this.store.db.$client).write(
+        'call channels',
+        () => this.store.addChannels(callId, fresh.map((c) => ({ uniqueid: c.uniqueid, channel: c.name }))),
+        undefined,
+        () => {
+          for (const c of fresh) seen.delete(c.uniqueid); // written again with the call's next change
+        },
+      );
+      for (const c of fresh) seen.add(c.uniqueid);
     }
     const steps = newSteps(t.stored, summary);
     const patch = patchOf(summary);

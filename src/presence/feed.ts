@@ -46,7 +46,14 @@ export class PresenceFeed {
     ami.on('event', this.onAmiEvent);
     ari?.on('connected', this.onConnected);
     ari?.on('event', this.onAriEvent);
+    presence.on('lost', this.onLost);
   }
+
+  /** A change the database took in its savepoint but never committed (src/db/batch.ts): read back by a resync. */
+  private readonly onLost = (err: Error): void => {
+    this.log.error({ err: err.message }, `presence change could not be stored, resyncing in ${this.retryMs} ms`);
+    this.retrySoon();
+  };
 
   stop(): void {
     this.stopped = true;
@@ -56,6 +63,7 @@ export class PresenceFeed {
     this.ami.off('event', this.onAmiEvent);
     this.ari?.off('connected', this.onConnected);
     this.ari?.off('event', this.onAriEvent);
+    this.presence.off('lost', this.onLost);
   }
 
   private readonly onConnected = (): void => {

@@ -22,6 +22,7 @@ import {
   type PresenceStatus,
 } from './model.js';
 import type { EndpointWrite, HistoryWrite, PresenceStore } from './store.js';
+import { batchOf, type WriteBatch } from '../db/batch.js';
 
 interface Entry {
   state: EndpointState;
@@ -40,6 +41,8 @@ export interface StatusChange {
 export class PresenceService extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private resyncCount = 0;
+  private writes: WriteBatch | undefined;
+  private reloadQueued = false;
 
   constructor(
     private readonly store: PresenceStore,
@@ -47,7 +50,20 @@ export class PresenceService extends EventEmitter {
     private readonly now: () => number = Date.now,
   ) {
     super();
-    for (const row of store.all()) {
+    this.load();
+  }
+
+  /** The entries as SQLite has them (at start, and after a write the database refused). */
+  private load(): void {
+    let rows;
+    try {
+      rows = this.store.all();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'endpoint rows not readable');
+      return;
+    }
+    this.entries.clear();
+    for (const row of rows) {
       this.entries.set(row.sip, {
         state: { ...emptyState(row.sip, row.tech), contact: row.contact ?? undefined, userAgent: row.userAgent ?? undefined },
         status: row.status,
@@ -149,12 +165,32 @@ export class PresenceService extends EventEmitter {
       });
       if (changed) history.push({ sip: state.sip, status, previousStatus: previous?.status ?? null, reason, time });
     }
-    // Durable first, then visible.
-    this.store.write(rows, history);
+    // Durable first (in the turn's batch), then visible: told once committed. The next signal compares
+    // with these entries at once; a write the database never takes has them read back from SQLite.
+    this.batch.write(
+      'presence',
+      () => this.store.write(rows, history),
+      () => {
+        for (const h of history) {
+          this.log.info({ sip: h.sip, status: h.status, previous: h.previousStatus, reason: h.reason }, 'endpoint status changed');
+          this.emit('change', h satisfies StatusChange);
+        }
+      },
+      (err) => {
+        if (!this.reloadQueued) {
+          this.reloadQueued = true;
+          queueMicrotask(() => {
+            this.reloadQueued = false;
+            this.load();
+          });
+        }
+        this.emit('lost', err);
+      },
+    );
     for (const [sip, entry] of next) this.entries.set(sip, entry);
-    for (const h of history) {
-      this.log.info({ sip: h.sip, status: h.status, previous: h.previousStatus, reason: h.reason }, 'endpoint status changed');
-      this.emit('change', h satisfies StatusChange);
-    }
+  }
+
+  private get batch(): WriteBatch {
+    return (this.writes ??= batchOf(this.store.db.$client, this.log));
   }
 }

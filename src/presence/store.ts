@@ -34,7 +34,7 @@ export class PresenceStore {
   private readonly insertHistory;
   private readonly writeTx;
 
-  constructor(private readonly db: Db) {
+  constructor(readonly db: Db) {
     this.upsertEndpoint = db.$client.prepare(
       `INSERT INTO endpoints (sip, tech, status, since, device_state, contact, user_agent, updated_at)
        VALUES (@sip, @tech, @status, @since, @deviceState, @contact, @userAgent, @updatedAt)

@@ -9,6 +9,7 @@
  * the same way: a table with an increasing id, a reader with the filters,
  * and a notification after each commit (see `StreamSource`).
  */
+import { flushWrites } from '../db/batch.js';
 import type { Db } from '../db/index.js';
 import { FINAL_STATUSES, type CallStatus } from '../calls/chain.js';
 import { isoTime } from '../http/params.js';
@@ -106,6 +107,7 @@ export function statusSource(db: Db, calls: Notifier): StreamSource {
     kind: 'status',
     latest: () => (latest.get() as { id: number }).id,
     after(afterId, filter, limit) {
+      flushWrites(sqlite); // committed rows only
       const rows = statement(filter).all(bindOf(afterId, filter, limit)) as StatusSqlRow[];
       return rows.map((r) => ({
         id: r.id,
@@ -149,6 +151,7 @@ export function presenceSource(db: Db, presence: Notifier): StreamSource {
     kind: 'presence',
     latest: () => (latest.get() as { id: number }).id,
     after(afterId, filter, limit) {
+      flushWrites(sqlite); // committed rows only
       // a presence change belongs to no call or order
       if (filter.callId !== undefined || filter.orderId !== undefined) return [];
       const rows = (filter.sip !== undefined ? bySip.all({ after: afterId, sip: filter.sip, limit }) : all.all({ after: afterId, limit })) as PresenceSqlRow[];
@@ -202,6 +205,7 @@ export function deliverySource(db: Db, outbox: Notifier): StreamSource {
     kind: 'delivery',
     latest: () => (latest.get() as { id: number }).id,
     after(afterId, filter, limit) {
+      flushWrites(sqlite); // committed rows only
       const rows = statement(filter).all(bindOf(afterId, filter, limit)) as AttemptSqlRow[];
       return rows.map((r) => ({
         id: r.id,

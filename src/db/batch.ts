@@ -1,0 +1,183 @@
+/**
+ * Writes of one turn of the event loop in one SQLite transaction.
+ *
+ * A burst of Asterisk input (an AMI read of many events, ARI messages arriving
+ * together) writes a status, a recording row or a presence change per event;
+ * one COMMIT each costs more than the writes themselves. The batch opens a
+ * transaction at its first write and commits it in a setImmediate callback,
+ * after the input of that turn has been handled. Each write is a unit: its
+ * statements run in a savepoint (a failing write is undone alone and throws to
+ * its caller, as it would in a transaction of its own), and what depends on it
+ * (the status told to listeners, the log line, the SSE poke) runs only once
+ * the COMMIT has succeeded.
+ *
+ * Nothing reads uncommitted rows on their way out: whoever hands data to the
+ * outside (an HTTP answer, an outbox delivery, the event stream) calls
+ * `flush()` first, which commits at once.
+ *
+ * A COMMIT that fails (disk full, the file became read-only) is rolled back and
+ * every unit is written again in a transaction of its own, in order: each
+ * stands or falls alone, as without the batch; a unit that still fails is
+ * reported to its `lost` callback and logged. SQLite rolling the transaction
+ * back by itself after an error inside it is handled the same way.
+ */
+import type Database from 'better-sqlite3';
+
+export interface BatchLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+interface Unit {
+  write: () => unknown;
+  result: unknown;
+  after?: (result: any) => void;
+  lost?: (err: Error) => void;
+  what: string;
+}
+
+export class WriteBatch {
+  private units: Unit[] = [];
+  private open = false;
+  /** the number of COMMITs that failed (the units were written again one by one) */
+  failedCommits = 0;
+
+  /** a function in a savepoint (inside the batch) or a transaction of its own (a rewrite) */
+  private readonly atomic: (fn: () => unknown) => unknown;
+
+  constructor(
+    private readonly sqlite: Database.Database,
+    private readonly log?: BatchLog,
+    private readonly schedule: (fn: () => void) => void = setImmediate,
+  ) {
+    this.atomic = sqlite.transaction((fn: () => unknown) => fn());
+  }
+
+  /**
+   * Runs `write` inside the turn's transaction and returns its result; `after`
+   * runs with that result once it is committed, `lost` if it never is. `what`
+   * names the write in the log.
+   */
+  write<T>(what: string, write: () => T, after?: (result: T) => void, lost?: (err: Error) => void): T {
+    if (this.open && !this.sqlite.inTransaction) this.recover(new Error('the transaction was rolled back by SQLite'));
+    if (!this.open) {
+      if (this.sqlite.inTransaction || !this.sqlite.open) {
+        // inside someone's explicit transaction (a migration, a test): that transaction decides
+        const result = write();
+        after?.(result);
+        return result;
+      }
+      this.sqlite.exec('BEGIN');
+      this.open = true;
+      this.schedule(() => this.flush());
+    }
+    let result: T;
+    try {
+      result = this.atomic(write) as T;
+    } catch (err) {
+      if (!this.sqlite.inTransaction) this.recover(err as Error);
+      throw err;
+    }
+    this.units.push({ write, result, after, lost, what });
+    return result;
+  }
+
+  /** True while writes wait for their COMMIT. */
+  get pending(): boolean {
+    return this.open;
+  }
+
+  /**
+   * Commits what is pending and runs the units' `after` callbacks. Returns false
+   * when the COMMIT failed (the units were then written one by one: see above).
+   */
+  flush(): boolean {
+    if (!this.open) return true;
+    if (!this.sqlite.inTransaction) {
+      this.recover(new Error('the transaction was rolled back by SQLite'));
+      return false;
+    }
+    const units = this.take();
+    try {
+      this.sqlite.exec('COMMIT');
+    } catch (err) {
+      if (this.sqlite.inTransaction) this.rollback();
+      this.rewrite(units, err as Error);
+      return false;
+    }
+    for (const u of units) this.tell(u);
+    return true;
+  }
+
+  private take(): Unit[] {
+    const units = this.units;
+    this.units = [];
+    this.open = false;
+    return units;
+  }
+
+  private recover(err: Error): void {
+    const units = this.take();
+    if (this.sqlite.inTransaction) this.rollback();
+    this.rewrite(units, err);
+  }
+
+  private rollback(): void {
+    try {
+      this.sqlite.exec('ROLLBACK');
+    } catch {
+      // nothing left to roll back
+    }
+  }
+
+  private rewrite(units: Unit[], err: Error): void {
+    if (!this.sqlite.open) {
+      // closed with writes pending (stop() commits first: this is a test or a crash path)
+      this.log?.error({ writes: units.length }, 'database closed before its pending writes were committed');
+      for (const u of units) this.lose(u, new Error('the database connection is closed'));
+      return;
+    }
+    this.failedCommits++;
+    this.log?.warn({ err: err.message, writes: units.length }, 'a batch of writes could not be committed; writing each on its own');
+    for (const u of units) {
+      try {
+        u.result = this.atomic(u.write);
+      } catch (e) {
+        this.log?.error({ err: (e as Error).message, write: u.what }, 'write lost: the database refused it');
+        this.lose(u, e as Error);
+        continue;
+      }
+      this.tell(u);
+    }
+  }
+
+  private lose(u: Unit, err: Error): void {
+    try {
+      u.lost?.(err);
+    } catch {
+      // a callback must not stop the others
+    }
+  }
+
+  private tell(u: Unit): void {
+    try {
+      u.after?.(u.result);
+    } catch (err) {
+      this.log?.error({ err: (err as Error).message, write: u.what }, 'a listener of a committed write failed');
+    }
+  }
+}
+
+const batches = new WeakMap<Database.Database, WriteBatch>();
+
+/** The connection's batch (one per connection, created on first use). */
+export function batchOf(sqlite: Database.Database, log?: BatchLog): WriteBatch {
+  let b = batches.get(sqlite);
+  if (!b) batches.set(sqlite, (b = new WriteBatch(sqlite, log)));
+  return b;
+}
+
+/** Commits the connection's pending writes, if it has a batch; false when the COMMIT failed. */
+export function flushWrites(sqlite: Database.Database): boolean {
+  return batches.get(sqlite)?.flush() ?? true;
+}
