@@ -166,7 +166,8 @@ section(async (): Promise<MakeCallResult> => {
     result.daemonCpuMsPerMakeCall = makeCallCpuMs / Math.max(1, result.toOriginate.length);
     result.daemonCpuMsPerHealth = healthCpuMs / Math.max(1, result.health.length);
     for (const sip of sips) result.sequentialToOriginate.push(...(await callRound([sip])).map((s) => s.toOriginate));
-    result.statuses = (await settle()).statuses;
+    await settle();
+    result.statuses = (await daemon.state(sips, true)).statuses;
     progress(`makeCall (${mode}): ${result.toOriginate.length} calls at ${concurrency} in flight`);
     return result;
   } finally {
@@ -186,7 +187,7 @@ interface DaemonState {
 }
 
 /** Forks bench/daemon-proc.ts and waits for its HTTP port. */
-async function startDaemonProcess(env: Record<string, string>): Promise<{ port: number; state(sips: string[]): Promise<DaemonState>; stop(): Promise<void> }> {
+async function startDaemonProcess(env: Record<string, string>): Promise<{ port: number; state(sips: string[], statuses?: boolean): Promise<DaemonState>; stop(): Promise<void> }> {
   const child: ChildProcess = fork(fileURLToPath(new URL('./daemon-proc.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx', ...(process.env.BENCH_DAEMON_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_DAEMON_PROF}`] : [])],
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -200,10 +201,10 @@ async function startDaemonProcess(env: Record<string, string>): Promise<{ port: 
   });
   return {
     port,
-    state: (sips) =>
+    state: (sips, statuses = false) =>
       new Promise<DaemonState>((resolve) => {
         child.once('message', (m: DaemonState) => resolve(m));
-        child.send({ type: 'state', sips });
+        child.send({ type: 'state', sips, statuses });
       }),
     async stop() {
       child.send({ type: 'stop' });

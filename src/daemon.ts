@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { databaseHealth, openDatabase, type Db } from './db/index.js';
-import { batchOf, flushWrites } from './db/batch.js';
+import { batchOf, commitGuard, flushWrites } from './db/batch.js';
 import { AmiClient, EVENT_CLASSES, EVENT_FILTERS, FILTERED_EVENTS } from './asterisk/ami/index.js';
 import { field } from './asterisk/ami/message.js';
 import { AriClient } from './asterisk/ari/index.js';
@@ -265,7 +265,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     health,
     routes,
     onResponse: metrics.onResponse,
-    commit: commitWrites,
+    commitGuard: () => commitGuard(db.$client),
   });
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
   let port: number;

@@ -58,7 +58,41 @@ export function createLogger(opts: { level?: string; destination?: NodeJS.Writab
   };
   const pretty = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
   if (pretty) return pino(options, prettyStream(opts.destination ?? 1, opts.destination === undefined && pinoPretty.isColorSupported));
-  return opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
+  return pino(options, opts.destination ? (opts.destination as pino.DestinationStream) : bufferedStdout());
+}
+
+/** How long a log line may wait for the others of its burst, and how many bytes make a write at once. */
+export const LOG_FLUSH_MS = 100;
+export const LOG_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * Standard output for the JSON lines, written a burst at a time: a line waits at most LOG_FLUSH_MS
+ * for the others (one write system call for all the lines of a busy moment instead of one per line),
+ * and whatever is held is written when the process exits.
+ */
+export function bufferedStdout(flushMs = LOG_FLUSH_MS, maxBytes = LOG_BUFFER_BYTES, fd = 1): pino.DestinationStream {
+  const out = pino.destination({ dest: fd, sync: true });
+  let held = '';
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (held.length === 0) return;
+    const chunk = held;
+    held = '';
+    out.write(chunk);
+  };
+  process.on('exit', flush);
+  return {
+    write(line: string) {
+      held += line;
+      if (held.length >= maxBytes) flush();
+      else if (!timer) {
+        timer = setTimeout(flush, flushMs);
+        timer.unref();
+      }
+    },
+  };
 }
 
 /** A logger that drops everything, for tests. */

@@ -8,6 +8,7 @@ import { ChildCalls } from './children.js';
 import { and, asc, count, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type Database from 'better-sqlite3';
 import type { Db } from '../db/index.js';
+import { rowShape } from '../db/rows.js';
 import { callStatuses, calls, recordings, type CallRow, type CallStatusRow, type RecordingRow } from '../db/schema.js';
 import type { CallStatus, StatusStep } from './chain.js';
 import { FINAL_STATUSES } from './chain.js';
@@ -112,17 +113,18 @@ export class CallStore {
   constructor(readonly db: Db) {
     this.uuids = new CallUuids(db);
     this.children = new ChildCalls(db, (id) => this.uuids.of(id));
-    this.byId = db.select().from(calls).where(eq(calls.id, sql.placeholder('id'))).prepare();
-    this.insertStatus = db
-      .insert(callStatuses)
-      .values({
-        callId: sql.placeholder('callId'),
-        orderId: sql.placeholder('orderId'),
-        status: sql.placeholder('status'),
-        time: sql.placeholder('time'),
-        details: sql.placeholder('details'),
-      })
-      .prepare();
+    // The hot path's statements are plain SQL prepared once; the schema gives their column lists and mappings.
+    const callShape = rowShape(calls);
+    const recordingShape = rowShape(recordings);
+    const byId = db.$client.prepare<[number], Record<string, unknown>>(`SELECT ${callShape.columns} FROM calls WHERE id = ?`);
+    this.byId = (id: number): CallRow | undefined => {
+      const raw = byId.get(id);
+      return raw ? callShape.map(raw) : undefined;
+    };
+    const insertStatus = db.$client.prepare('INSERT INTO call_statuses (call_id, order_id, status, time, details) VALUES (?, ?, ?, ?, ?)');
+    this.insertStatus = (callId: number, orderId: string | null, status: string, time: number, details: object): void => {
+      insertStatus.run(callId, orderId, status, time, JSON.stringify(details));
+    };
     // `final = 0` as a literal: the partial index calls_open_sip (migration 0004) answers it in one probe.
     this.openForSip = db.$client.prepare<[string], { id: number }>('SELECT id FROM calls WHERE final = 0 AND sip = ? LIMIT 1');
     // One UPDATE per set of patched columns, prepared on first use: only those columns are written, so
@@ -148,30 +150,19 @@ export class CallStore {
     );
     this.insertChannel = db.$client.prepare('INSERT OR IGNORE INTO call_channels (uniqueid, call_id, channel) VALUES (?, ?, ?)');
     this.byLinkedidStmt = db.select().from(calls).where(eq(calls.linkedid, sql.placeholder('linkedid'))).orderBy(asc(calls.id)).prepare();
-    const ph = (name: string) => sql.placeholder(name);
-    this.insertCall = db
-      .insert(calls)
-      .values({
-        origin: ph('origin'),
-        direction: ph('direction'),
-        control: ph('control'),
-        externalKey: ph('externalKey'),
-        requestFingerprint: ph('requestFingerprint'),
-        orderId: ph('orderId'),
-        sip: ph('sip'),
-        phone: ph('phone'),
-        status: ph('status'),
-        final: ph('final'),
-        createdAt: ph('createdAt'),
-        endedAt: ph('endedAt'),
-        billsec: ph('billsec'),
-      })
-      .returning()
-      .prepare();
+    const insertCall = db.$client.prepare<[Record<string, unknown>], Record<string, unknown>>(
+      'INSERT INTO calls (origin, direction, control, external_key, request_fingerprint, order_id, sip, phone, status, final, created_at, ended_at, billsec) ' +
+        'VALUES (@origin, @direction, @control, @externalKey, @requestFingerprint, @orderId, @sip, @phone, @status, @final, @createdAt, @endedAt, @billsec) ' +
+        `RETURNING ${callShape.columns}`,
+    );
+    this.insertCall = (values: Record<string, unknown>): CallRow | undefined => {
+      const raw = insertCall.get(values);
+      return raw ? callShape.map(raw) : undefined;
+    };
     this.createTx = db.$client.transaction((call: NewCall, first: readonly StatusStep[], at: number): CallRow => {
       const last = first.at(-1)!.status;
       const final = FINAL_STATUSES.has(last);
-      const row = this.insertCall.get({
+      const row = this.insertCall({
         origin: call.origin ?? 'api',
         direction: call.direction ?? 'outgoing',
         control: call.control ?? null,
@@ -187,32 +178,31 @@ export class CallStore {
         billsec: final ? 0 : null,
       });
       if (!row) throw new Error('the call row was not inserted');
-      for (const s of first) {
-        this.insertStatus.run({ callId: row.id, orderId: row.orderId, status: s.status, time: at, details: s.details });
-      }
+      for (const s of first) this.insertStatus(row.id, row.orderId, s.status, at, s.details);
       return row;
     });
-    this.byExternalKeyStmt = db.select().from(calls).where(eq(calls.externalKey, ph('key'))).prepare();
-    this.insertRecording = db
-      .insert(recordings)
-      .values({ callId: ph('callId'), orderId: ph('orderId'), name: ph('name'), file: ph('file'), format: ph('format'), startedAt: ph('startedAt') })
-      .returning()
-      .prepare();
-    this.finishRecordingStmt = db
-      .update(recordings)
-      .set({ size: sql`${ph('size')}`, duration: sql`${ph('duration')}`, endedAt: sql`${ph('endedAt')}` })
-      .where(and(eq(recordings.callId, ph('callId')), eq(recordings.name, ph('name'))))
-      .returning()
-      .prepare();
+    const byExternalKey = db.$client.prepare<[string], Record<string, unknown>>(`SELECT ${callShape.columns} FROM calls WHERE external_key = ?`);
+    this.byExternalKeyStmt = (key: string): CallRow | undefined => {
+      const raw = byExternalKey.get(key);
+      return raw ? callShape.map(raw) : undefined;
+    };
+    const insertRecording = db.$client.prepare<[Record<string, unknown>], RecordingRow>(
+      'INSERT INTO recordings (call_id, order_id, name, file, format, started_at) VALUES (@callId, @orderId, @name, @file, @format, @startedAt) ' +
+        `RETURNING ${recordingShape.columns}`,
+    );
+    this.insertRecording = (r: Record<string, unknown>): RecordingRow | undefined => insertRecording.get(r);
+    const finishRecording = db.$client.prepare<[Record<string, unknown>], RecordingRow>(
+      'UPDATE recordings SET size = @size, duration = @duration, ended_at = @endedAt WHERE call_id = @callId AND name = @name ' +
+        `RETURNING ${recordingShape.columns}`,
+    );
+    this.finishRecordingStmt = (r: Record<string, unknown>): RecordingRow | undefined => finishRecording.get(r);
     // better-sqlite3's own transaction wrapper: the cheapest BEGIN/COMMIT around the hot path.
     // advance needs only the call's order id: one column, not the whole row drizzle would map
     const orderOf = db.$client.prepare<[number], { orderId: string | null }>('SELECT order_id AS orderId FROM calls WHERE id = ?');
     this.advanceTx = db.$client.transaction((id: number, steps: readonly StatusStep[], at: number, patch: CallPatch) => {
       const row = orderOf.get(id);
       if (!row) throw new Error(`no call ${id}`);
-      for (const s of steps) {
-        this.insertStatus.run({ callId: id, orderId: row.orderId, status: s.status, time: at, details: s.details });
-      }
+      for (const s of steps) this.insertStatus(id, row.orderId, s.status, at, s.details);
       const last = steps.at(-1)?.status as CallStatus | undefined;
       const params: Record<string, string | number | null> = { id };
       if (last) params.status = last;
@@ -235,11 +225,11 @@ export class CallStore {
   }
 
   byExternalKey(key: string): CallRow | undefined {
-    return this.byExternalKeyStmt.get({ key });
+    return this.byExternalKeyStmt(key);
   }
 
   get(id: number): CallRow | undefined {
-    return this.byId.get({ id });
+    return this.byId(id);
   }
 
   /** What a status change reads of its call (one light statement on the hot path; get() maps the whole row). */
@@ -336,13 +326,13 @@ export class CallStore {
   }
 
   startRecording(r: { callId: number; orderId: string | null; name: string; file: string; format: string; startedAt: number }): RecordingRow {
-    const row = this.insertRecording.get(r);
+    const row = this.insertRecording(r);
     if (!row) throw new Error('the recording row was not inserted');
     return row;
   }
 
   finishRecording(callId: number, name: string, r: { size: number | null; duration: number | null; endedAt: number }): RecordingRow | undefined {
-    return this.finishRecordingStmt.get({ callId, name, size: r.size, duration: r.duration, endedAt: r.endedAt });
+    return this.finishRecordingStmt({ callId, name, size: r.size, duration: r.duration, endedAt: r.endedAt });
   }
 
   recording(id: number): RecordingRow | undefined {

@@ -39,6 +39,8 @@ interface Unit {
 export class WriteBatch {
   private units: Unit[] = [];
   private open = false;
+  /** resolved with the result of the pending batch's COMMIT */
+  private waiting: Array<(ok: boolean) => void> = [];
   /** the number of COMMITs that failed (the units were written again one by one) */
   failedCommits = 0;
 
@@ -88,6 +90,15 @@ export class WriteBatch {
   }
 
   /**
+   * Resolves once the pending writes are committed (true) or the COMMIT failed (false), at the
+   * turn's flush: answers waiting on it share that one COMMIT. At once when nothing is pending.
+   */
+  committed(): Promise<boolean> {
+    if (!this.open) return Promise.resolve(true);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /**
    * Commits what is pending and runs the units' `after` callbacks. Returns false
    * when the COMMIT failed (the units were then written one by one: see above).
    */
@@ -103,9 +114,11 @@ export class WriteBatch {
     } catch (err) {
       if (this.sqlite.inTransaction) this.rollback();
       this.rewrite(units, err as Error);
+      this.settle(false);
       return false;
     }
     for (const u of units) this.tell(u);
+    this.settle(true);
     return true;
   }
 
@@ -116,10 +129,18 @@ export class WriteBatch {
     return units;
   }
 
+  private settle(ok: boolean): void {
+    if (this.waiting.length === 0) return;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve(ok);
+  }
+
   private recover(err: Error): void {
     const units = this.take();
     if (this.sqlite.inTransaction) this.rollback();
     this.rewrite(units, err);
+    this.settle(false);
   }
 
   private rollback(): void {
@@ -180,4 +201,16 @@ export function batchOf(sqlite: Database.Database, log?: BatchLog): WriteBatch {
 /** Commits the connection's pending writes, if it has a batch; false when the COMMIT failed. */
 export function flushWrites(sqlite: Database.Database): boolean {
   return batches.get(sqlite)?.flush() ?? true;
+}
+
+/**
+ * For a piece of work that reads and writes over several turns (an HTTP request): call at its start;
+ * the function returned waits for the COMMIT of what is pending at its end and says whether every
+ * COMMIT since the start succeeded (what the work read or wrote is then on disk).
+ */
+export function commitGuard(sqlite: Database.Database): () => Promise<boolean> {
+  const batch = batches.get(sqlite);
+  if (!batch) return () => Promise.resolve(true);
+  const failures = batch.failedCommits;
+  return async () => (await batch.committed()) && batch.failedCommits === failures;
 }

@@ -65,11 +65,11 @@ export interface AppOptions {
   /** called once per answered request (HTTP duration metrics) */
   onResponse?: (info: RequestInfo) => void;
   /**
-   * Commits the writes waiting in the database's batch (src/db/batch.ts); false when the COMMIT
-   * failed. Called before a request is handled (it reads committed rows only) and before its answer
-   * leaves (what it wrote is on disk first).
+   * Called as a request starts; the function it returns resolves once the writes waiting in the
+   * database's batch are committed (src/db/batch.ts commitGuard), false when a COMMIT failed
+   * meanwhile: an answer leaves only once what it wrote, or read, is on disk.
    */
-  commit?: () => boolean;
+  commitGuard?: () => () => Promise<boolean>;
 }
 
 function pathname(url: string): string {
@@ -100,12 +100,13 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   const fail = (c: Context<Env>, err: ApiError) => send(c, err.toBody(), err.status);
 
-  const commit = opts.commit;
-  if (commit) {
+  const guard = opts.commitGuard;
+  if (guard) {
     app.use(async (c, next) => {
-      commit();
+      const committed = guard();
       await next();
-      if (!commit()) {
+      // the answers of one turn share its COMMIT
+      if (!(await committed())) {
         // whatever this request wrote may not have reached the disk: never answer as if it had
         c.res = undefined;
         c.res = send(c, new ApiError('INTERNAL', 'internal error').toBody(), 500);

@@ -1,4 +1,5 @@
 import { Pool, type Dispatcher } from 'undici';
+import { EventEmitter } from 'node:events';
 import { AriError, AriHttpError } from './errors.js';
 
 /**
@@ -54,7 +55,7 @@ const POOL_CONNECTIONS = 16;
 const KEEP_ALIVE_MS = 30_000;
 
 export class AriRest {
-  private readonly inflight = new Set<AbortController>();
+  private readonly inflight = new Set<Abort>();
   private readonly authorization: string;
   private readonly origin: string;
   private readonly basePath: string;
@@ -84,7 +85,7 @@ export class AriRest {
    */
   async request<T>(method: string, path: string, req: RestRequest = {}): Promise<T> {
     const pathWithQuery = `${path}${buildQuery(req.query)}`;
-    const controller = new AbortController();
+    const controller = new Abort();
     this.inflight.add(controller);
     const timer = setTimeout(() => {
       controller.abort(
@@ -103,7 +104,7 @@ export class AriRest {
         path: `${this.basePath}${pathWithQuery}`,
         headers,
         body,
-        signal: controller.signal,
+        signal: controller,
       });
       const text = await res.body.text();
       const status = res.statusCode;
@@ -116,8 +117,8 @@ export class AriRest {
       }
       return parsed as T;
     } catch (err) {
-      const reason: unknown = controller.signal.reason;
-      if (controller.signal.aborted && reason instanceof AriError) throw reason;
+      const reason: unknown = controller.reason;
+      if (controller.aborted && reason instanceof AriError) throw reason;
       if (err instanceof AriError || err instanceof AriHttpError) throw err;
       throw new Error(`ARI ${method} ${pathWithQuery} failed: ${errorText(err)}`, { cause: err });
     } finally {
@@ -140,6 +141,22 @@ export class AriRest {
     const pool = this.pool;
     this.pool = undefined;
     void pool?.destroy().catch(() => undefined);
+  }
+}
+
+/**
+ * The abort signal of one request, in the EventEmitter form undici also takes: a fraction of the
+ * cost of an AbortController and its EventTarget, on every request.
+ */
+class Abort extends EventEmitter {
+  aborted = false;
+  reason: unknown;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
   }
 }
 
