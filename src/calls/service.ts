@@ -133,9 +133,13 @@ export class CallService extends EventEmitter {
     }
     const at = this.now();
     const first: StatusStep = { status: 'CALL', details: { sip: input.sip, phone: input.phone } };
-    // a call the database never took is not placed (the request is answered with an error: src/http/app.ts)
-    let lost = false;
-    const row = this.written(
+    // The originate goes out once the call is committed (a call the database never took is not placed, and
+    // the request is answered with an error: src/http/app.ts), on the turn after: with many requests at
+    // once, the answers of the batch leave first, then the originates. Until the controller has the call,
+    // reconciliation leaves it alone (no channel yet is no sign of a lost call).
+    let start: CallStart | undefined;
+    let id = 0;
+    const row: CallRow = this.written(
       'new call',
       () =>
         this.store.create(
@@ -144,36 +148,32 @@ export class CallService extends EventEmitter {
           at,
         ),
       (r) => this.tap?.written(r.id, undefined, [{ ...first, at }], at),
-      (r) => this.announce(r, [first], at),
-      () => {
-        lost = true;
+      (r) => {
+        this.announce(r, [first], at);
+        setImmediate(() => this.originate(r.id, start ?? this.startOf(r), input.phone));
       },
+      () => this.starting.delete(id),
     );
-    const start = this.startOf(row);
+    id = row.id;
+    start = this.startOf(row);
+    this.starting.add(row.id);
+    return { callId: row.id, existing: false };
+  }
+
+  /** Hands an accepted call to the controller, with the CRM's name of the client when there is one. */
+  private originate(callId: number, start: CallStart, phone: string): void {
     const originate = (s: CallStart) =>
       this.controller.start(s, this.sink).catch((err: unknown) => {
-        this.log.error({ call_id: row.id, err: (err as Error).message }, 'origination failed');
-        this.sink.event(row.id, { type: 'operator_failed', outcome: 'error', reason: `origination failed: ${(err as Error).message}` });
+        this.log.error({ call_id: callId, err: (err as Error).message }, 'origination failed');
+        this.sink.event(callId, { type: 'operator_failed', outcome: 'error', reason: `origination failed: ${(err as Error).message}` });
       });
-    // The originate is sent once this request has been answered (the next turn of the event loop): with
-    // many requests at once, each answer waits for the requests before it, not for their originates too.
-    // Until the controller has the call, reconciliation leaves it alone (no channel yet is no sign of a lost call).
-    this.starting.add(row.id);
-    const callerName = this.callerName;
-    setImmediate(() => {
-      if (lost) {
-        this.starting.delete(row.id);
-        return;
-      }
-      // the CRM's name of the client on the operator's phone; the look-up answers within its own timeout, unknown on failure
-      const named = callerName ? callerName(input.phone).catch(() => undefined) : Promise.resolve(undefined);
-      void named.then((name) => {
-        const started = originate(name ? { ...start, operatorCallerId: `"${name}" <${input.phone}>` } : start);
-        this.starting.delete(row.id);
-        return started;
-      });
+    // the CRM's name of the client on the operator's phone; the look-up answers within its own timeout, unknown on failure
+    const named = this.callerName ? this.callerName(phone).catch(() => undefined) : Promise.resolve(undefined);
+    void named.then((name) => {
+      const started = originate(name ? { ...start, operatorCallerId: `"${name}" <${phone}>` } : start);
+      this.starting.delete(callId);
+      return started;
     });
-    return { callId: row.id, existing: false };
   }
 
   private refusal(sip: string): { code: 'PBX_UNAVAILABLE' | 'UNKNOWN_OPERATOR' | 'OPERATOR_OFFLINE' | 'OPERATOR_BUSY'; message: string } | undefined {

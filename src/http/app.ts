@@ -105,7 +105,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
     app.use(async (c, next) => {
       const committed = guard();
       await next();
-      // the answers of one turn share its COMMIT
+      // the answers of one moment share its COMMIT
       if (!(await committed())) {
         // whatever this request wrote may not have reached the disk: never answer as if it had
         c.res = undefined;
