@@ -87,7 +87,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const metrics = new Metrics();
   metrics.timeWrites(db.$client);
   // the writes of one turn of the event loop share one COMMIT (src/db/batch.ts)
-  batchOf(db.$client, log.child({ component: 'db' }));
+  metrics.countCommits(batchOf(db.$client, log.child({ component: 'db' })));
   const commitWrites = () => flushWrites(db.$client);
   let simulator: SimulatedAsterisk | undefined;
   let ami = config.ami;

@@ -43,6 +43,9 @@ export class WriteBatch {
   private waiting: Array<(ok: boolean) => void> = [];
   /** the number of COMMITs that failed (the units were written again one by one) */
   failedCommits = 0;
+  /** batches committed, and the writes they held (their ratio: how many writes share a COMMIT) */
+  commits = 0;
+  committedWrites = 0;
 
   /** a function in a savepoint (inside the batch) or a transaction of its own (a rewrite) */
   private readonly atomic: (fn: () => unknown) => unknown;
@@ -117,6 +120,8 @@ export class WriteBatch {
       this.settle(false);
       return false;
     }
+    this.commits++;
+    this.committedWrites += units.length;
     for (const u of units) this.tell(u);
     this.settle(true);
     return true;

@@ -138,11 +138,16 @@ export class Metrics {
       });
     }
     this.on(src.ami, 'loginFailed', () => loginFailures.inc());
-    const seen = new Set<string>();
+    // one labelled child per event type, looked up by name (prom-client would hash the labels on every event)
+    const byType = new Map<string, { inc(): void }>();
+    const other = events.labels({ type: 'other' });
     const count = (name: string) => {
-      if (!seen.has(name) && seen.size >= MAX_EVENT_TYPES) return events.inc({ type: 'other' });
-      seen.add(name);
-      events.inc({ type: name });
+      let child = byType.get(name);
+      if (!child) {
+        if (byType.size >= MAX_EVENT_TYPES) return other.inc();
+        byType.set(name, (child = events.labels({ type: name })));
+      }
+      child.inc();
     };
     this.on(src.ami, 'event', (msg: Record<string, unknown>) => count(typeof msg.event === 'string' ? msg.event : 'unknown'));
     // the events the client passes over unparsed (CEL, Newexten when the Filter was refused) were received too
@@ -238,6 +243,24 @@ export class Metrics {
     this.detach.push(() => emitter.off(event, safe));
   }
 
+  /** The write batch's COMMITs and the writes they held (src/db/batch.ts), read at every scrape. */
+  countCommits(batch: { commits: number; committedWrites: number; failedCommits: number }): void {
+    const r = [this.registry];
+    const counter = (name: string, help: string, value: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: r,
+        collect() {
+          this.reset();
+          this.inc(value());
+        },
+      });
+    counter('callbridge_sqlite_commits_total', 'SQLite COMMITs of the write batch (writes of a moment share one)', () => batch.commits);
+    counter('callbridge_sqlite_batched_writes_total', 'writes committed by the write batch', () => batch.committedWrites);
+    counter('callbridge_sqlite_failed_commits_total', 'COMMITs that failed (each write was then tried on its own)', () => batch.failedCommits);
+  }
+
   /**
    * Times every statement that writes, by wrapping the connection's prepare
    * (the statements drizzle prepares included): call it right after opening
@@ -250,6 +273,7 @@ export class Metrics {
       const stmt = (original as (...a: unknown[]) => Database.Statement).call(this, source, ...rest);
       const kind = /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.exec(source)?.[1]?.toUpperCase();
       if (!kind) return stmt;
+      const observed = histogram.labels({ statement: kind });
       for (const fn of ['run', 'get', 'all'] as const) {
         const inner = stmt[fn] as (...a: unknown[]) => unknown;
         (stmt as unknown as Record<string, unknown>)[fn] = function (this: unknown, ...args: unknown[]) {
@@ -257,7 +281,7 @@ export class Metrics {
           try {
             return inner.apply(this, args);
           } finally {
-            histogram.observe({ statement: kind }, (performance.now() - t0) / 1000);
+            observed.observe((performance.now() - t0) / 1000);
           }
         };
       }

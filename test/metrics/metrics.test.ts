@@ -61,6 +61,8 @@ describe('/metrics', () => {
   it('counts a click-to-call from CALL to FINISH, its makeCall and HTTP time, and the SQLite writes', async () => {
     const before = samples((await scrape()).text);
     const writesBefore = value(before, 'callbridge_sqlite_write_duration_seconds_count', { statement: 'INSERT' }) ?? 0;
+    const commitsBefore = value(before, 'callbridge_sqlite_commits_total') ?? 0;
+    const batchedBefore = value(before, 'callbridge_sqlite_batched_writes_total') ?? 0;
     const res = await h.api('/api/makeCall.json?sip=101&phone=380639920000&order_id=m1');
     expect(res.status).toBe(200);
     const id = res.body.call_id as number;
@@ -77,6 +79,13 @@ describe('/metrics', () => {
     expect(value(s, 'callbridge_http_request_duration_seconds_count', { method: 'GET', route: '/api/makeCall', status: '200' })).toBe(1);
     expect(value(s, 'callbridge_http_request_duration_seconds_count', { method: 'GET', route: '/api/callHistory', status: '200' })).toBeGreaterThan(0);
     expect(value(s, 'callbridge_sqlite_write_duration_seconds_count', { statement: 'INSERT' })).toBeGreaterThan(writesBefore);
+    // the call's writes went through the write batch: at least its seven statuses, in as many COMMITs or fewer
+    const commits = value(s, 'callbridge_sqlite_commits_total')! - commitsBefore;
+    const batched = value(s, 'callbridge_sqlite_batched_writes_total')! - batchedBefore;
+    expect(commits).toBeGreaterThan(0);
+    expect(batched).toBeGreaterThanOrEqual(7);
+    expect(batched).toBeGreaterThanOrEqual(commits);
+    expect(value(s, 'callbridge_sqlite_failed_commits_total')).toBe(0);
     // a refused call: the operator does not exist
     const refused = await h.api('/api/makeCall.json?sip=999&phone=380639920000&order_id=m2');
     expect(refused.status).toBe(409);
