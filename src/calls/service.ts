@@ -249,7 +249,7 @@ export class CallService extends EventEmitter {
     if (steps.length === 0 && Object.keys(patch).length === 0) return;
     this.written(
       'status',
-      () => this.store.advance(callId, steps, at, merged),
+      () => this.store.advance(callId, steps, at, merged, row.orderId),
       () => {
         if (full && steps.length > 0) this.tap?.written(callId, full, steps.map((s) => ({ ...s, at })), at);
       },

@@ -159,7 +159,7 @@ export class CallStore {
       const raw = insertCall.get(values);
       return raw ? callShape.map(raw) : undefined;
     };
-    this.createTx = db.$client.transaction((call: NewCall, first: readonly StatusStep[], at: number): CallRow => {
+    const createBody = (call: NewCall, first: readonly StatusStep[], at: number): CallRow => {
       const last = first.at(-1)!.status;
       const final = FINAL_STATUSES.has(last);
       const row = this.insertCall({
@@ -180,7 +180,10 @@ export class CallStore {
       if (!row) throw new Error('the call row was not inserted');
       for (const s of first) this.insertStatus(row.id, row.orderId, s.status, at, s.details);
       return row;
-    });
+    };
+    const createTx = db.$client.transaction(createBody);
+    this.createTx = (call: NewCall, first: readonly StatusStep[], at: number): CallRow =>
+      db.$client.inTransaction ? createBody(call, first, at) : createTx(call, first, at);
     const byExternalKey = db.$client.prepare<[string], Record<string, unknown>>(`SELECT ${callShape.columns} FROM calls WHERE external_key = ?`);
     this.byExternalKeyStmt = (key: string): CallRow | undefined => {
       const raw = byExternalKey.get(key);
@@ -199,10 +202,14 @@ export class CallStore {
     // better-sqlite3's own transaction wrapper: the cheapest BEGIN/COMMIT around the hot path.
     // advance needs only the call's order id: one column, not the whole row drizzle would map
     const orderOf = db.$client.prepare<[number], { orderId: string | null }>('SELECT order_id AS orderId FROM calls WHERE id = ?');
-    this.advanceTx = db.$client.transaction((id: number, steps: readonly StatusStep[], at: number, patch: CallPatch) => {
-      const row = orderOf.get(id);
-      if (!row) throw new Error(`no call ${id}`);
-      for (const s of steps) this.insertStatus(id, row.orderId, s.status, at, s.details);
+    const advanceBody = (id: number, steps: readonly StatusStep[], at: number, patch: CallPatch, knownOrderId?: string | null) => {
+      let orderId = knownOrderId;
+      if (orderId === undefined && steps.length > 0) {
+        const row = orderOf.get(id);
+        if (!row) throw new Error(`no call ${id}`);
+        orderId = row.orderId;
+      }
+      for (const s of steps) this.insertStatus(id, orderId ?? null, s.status, at, s.details);
       const last = steps.at(-1)?.status as CallStatus | undefined;
       const params: Record<string, string | number | null> = { id };
       if (last) params.status = last;
@@ -216,7 +223,11 @@ export class CallStore {
       this.patchCall(params, keys, last !== undefined, last !== undefined && FINAL_STATUSES.has(last));
       // a group call's children follow its legs, in the same transaction (the PBX service's patch of a group call always names its group)
       if (patch.legs && patch.groupKind) this.children.sync(id, { groupKind: patch.groupKind, legs: patch.legs });
-    });
+    };
+    // inside a transaction already (the write batch's savepoint: src/db/batch.ts) the body runs as it is
+    const advanceTx = db.$client.transaction(advanceBody);
+    this.advanceTx = (id: number, steps: readonly StatusStep[], at: number, patch: CallPatch, knownOrderId?: string | null): void =>
+      db.$client.inTransaction ? advanceBody(id, steps, at, patch, knownOrderId) : advanceTx(id, steps, at, patch, knownOrderId);
   }
 
   /** Inserts a call and its first status(es) in one transaction. */
@@ -291,8 +302,9 @@ export class CallStore {
   }
 
   /** Appends statuses and patches the call row, atomically. */
-  advance(id: number, steps: readonly StatusStep[], at: number, patch: CallPatch): void {
-    this.advanceTx(id, steps, at, patch);
+  /** Appends statuses and patches the call row, atomically; `orderId` spares the look-up when the caller has the call's. */
+  advance(id: number, steps: readonly StatusStep[], at: number, patch: CallPatch, orderId?: string | null): void {
+    this.advanceTx(id, steps, at, patch, orderId);
   }
 
   chain(callId: number): CallStatusRow[] {
