@@ -33,6 +33,8 @@ import { callMethods } from './calls/http.js';
 import { recordingRoutes } from './calls/recordings-http.js';
 import { callListMethods } from './calls/list-http.js';
 import { PbxCallService } from './pbx/service.js';
+import { MIRROR_VARIABLES } from './pbx/mirror.js';
+import { TRACKER_VARIABLES } from './calls/ami-tracker.js';
 import { createDomainBus } from './domain/bus.js';
 import { eventMethods } from './events/http.js';
 import { createConnectors } from './connectors/config.js';
@@ -118,7 +120,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 
   // only the event classes presence, the PBX call mirror and the call tracking read, in every mode (see asterisk/ami/events.ts)
   // what the Filter leaves out is passed over unparsed when Asterisk refused the Filter (AMI control mode's user has no system class)
-  const amiClient = new AmiClient({ events: EVENT_CLASSES, filters: EVENT_FILTERS, skipEvents: FILTERED_EVENTS, ...ami, logger: log.child({ component: 'ami' }) });
+  // VarSet events (half of a call's AMI stream) are parsed only for the variables the tracker and the mirror read
+  const varSetVariables = new Set([...TRACKER_VARIABLES, ...MIRROR_VARIABLES]);
+  const amiClient = new AmiClient({ events: EVENT_CLASSES, filters: EVENT_FILTERS, skipEvents: FILTERED_EVENTS, varSetVariables, ...ami, logger: log.child({ component: 'ami' }) });
   const ariClient = ari.url
     ? new AriClient({
         url: ari.url,

@@ -25,6 +25,8 @@ const f = (m: AmiMessage, k: string): string | undefined => {
 };
 
 export const CALL_ID_VARIABLE = 'CALLBRIDGE_CALL_ID';
+/** The channel variables the tracker reads from VarSet events (the AMI link may pass over the others). */
+export const TRACKER_VARIABLES: readonly string[] = [CALL_ID_VARIABLE, 'MIXMONITOR_FILENAME'];
 
 export interface TrackerSink {
   event(callId: number, ev: CallEvent, patch?: CallPatch): void;

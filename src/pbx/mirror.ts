@@ -119,6 +119,8 @@ export function kindOfDialString(s: string | undefined): { kind: 'phone' | 'trun
 /** The ids that mark the daemon's own click-to-call channels (ARI names them; AMI sets this variable). */
 export const OWN_CHANNEL_PREFIX = 'cb-';
 export const OWN_CALL_VARIABLE = 'CALLBRIDGE_CALL_ID';
+/** The channel variables the mirror reads from VarSet events (the AMI link may pass over the others). */
+export const MIRROR_VARIABLES: readonly string[] = [OWN_CALL_VARIABLE, 'MIXMONITOR_FILENAME', 'FROM_DID', 'RINGGROUP_INDEX'];
 
 export type MirrorChange =
   | { type: 'opened'; call: MirrorCall; at: number }

@@ -36,11 +36,8 @@ export interface AmiClientOptions {
   filters?: readonly string[];
   /** events passed over unparsed should they arrive (those `filters` leave out, for when Asterisk refuses them); each is emitted as 'skipped' */
   skipEvents?: ReadonlySet<string>;
-  /**
-   * Runs the delivery of everything parsed from one socket read (one burst of AMI input), e.g. inside one
-   * SQLite transaction; `deliver` must be called synchronously, once. Default: delivered as read.
-   */
-  burst?: (deliver: () => void) => void;
+  /** when set, `VarSet` events of other variables are passed over unparsed too (emitted as 'skipped'); leading underscores ignored */
+  varSetVariables?: ReadonlySet<string>;
 }
 
 /** Events emitted by AmiClient and their arguments. */
@@ -193,7 +190,9 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     const parser = new AmiParser(
       (msg) => this.onMessage(conn, msg),
       (reason, sample) => this.log.warn({ reason, sample: sample.slice(0, 200) }, 'AMI: skipped malformed input'),
-      this.opts.skipEvents ? { names: this.opts.skipEvents, onSkip: (name) => this.emitSafe('skipped', name) } : undefined,
+      this.opts.skipEvents || this.opts.varSetVariables
+        ? { names: this.opts.skipEvents ?? new Set(), variables: this.opts.varSetVariables, onSkip: (name) => this.emitSafe('skipped', name) }
+        : undefined,
     );
     const conn: Connection = { socket, parser, timers: new Set(), closed, markClosed, isClosed: false, loggedIn: false, authFailed: false };
     this.conn = conn;
@@ -205,11 +204,9 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
       clearTimeout(connectTimer);
       this.login(conn);
     });
-    const burst = this.opts.burst;
     socket.on('data', (chunk: Buffer) => {
       try {
-        if (burst) burst(() => parser.push(chunk));
-        else parser.push(chunk);
+        parser.push(chunk);
       } catch (err) {
         this.log.error({ err }, 'AMI: failed to parse received data');
       }

@@ -36,7 +36,25 @@ export type DropReporter = (reason: string, sample: string) => void;
 /** Events passed over unparsed (`Event: <name>` as the frame's first line, exactly), each reported by name. */
 export interface SkipEvents {
   names: ReadonlySet<string>;
+  /**
+   * When set, a `VarSet` event is parsed only when its variable (leading underscores of an inherited
+   * variable ignored) is one of these; the others are passed over like `names` (onSkip('VarSet')).
+   */
+  variables?: ReadonlySet<string>;
   onSkip?(name: string): void;
+}
+
+/** The variable of a `VarSet` frame's lines, without the leading underscores of inheritance; undefined when it has none. */
+function varSetVariable(lines: readonly string[]): string | undefined {
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.length > 9 && l.charCodeAt(8) === 0x3a && l.slice(0, 8).toLowerCase() === 'variable') {
+      let v = l.slice(9).trim();
+      while (v.startsWith('_')) v = v.slice(1);
+      return v;
+    }
+  }
+  return undefined;
 }
 
 /** `Event:` or `Response:` at the start of the line, any case. */
@@ -265,7 +283,16 @@ abstract class FrameReader {
     const skipped = this.skippingFrame;
     const follows = lines.length > 0 && isFollowsStart(lines[0]!);
     this.resetFrame();
-    if (lines.length > 0 && !skipped) this.frameDone(lines, colons, follows);
+    if (lines.length === 0 || skipped) return;
+    const wanted = this.skip?.variables;
+    if (wanted && lines[0] === 'Event: VarSet') {
+      const variable = varSetVariable(lines);
+      if (variable === undefined || !wanted.has(variable)) {
+        this.skip!.onSkip?.('VarSet');
+        return;
+      }
+    }
+    this.frameDone(lines, colons, follows);
   }
 }
 

@@ -48,6 +48,29 @@ describe('AmiParser passing over the events the Filter leaves out', () => {
     });
   }
 
+  for (const trace of ['A1', 'E1', 'X2']) {
+    it(`${trace}: VarSet events of other variables than the wanted ones are passed over, inherited names (leading _) included; the rest arrive as recorded`, () => {
+      const t = loadTrace(trace);
+      const wanted = new Set(['CALLBRIDGE_CALL_ID', 'MIXMONITOR_FILENAME', 'FROM_DID', 'RINGGROUP_INDEX']);
+      const messages: AmiMessage[] = [];
+      const skipped: string[] = [];
+      const parser = new AmiParser(
+        (m) => messages.push(m),
+        () => undefined,
+        { names: new Set(), variables: wanted, onSkip: (n) => skipped.push(n) },
+      );
+      for (const c of splitChunks(t.text, { kind: 'random', seed: 3, max: 200 })) parser.push(c);
+      const recorded = t.entries.filter((e) => e.kind !== 'banner');
+      const varOf = (e: (typeof recorded)[number]) => String(e.fields?.Variable ?? '').replace(/^_+/, '');
+      const isVarSet = (e: (typeof recorded)[number]) => e.kind === 'event' && e.name === 'VarSet';
+      const kept = recorded.filter((e) => !isVarSet(e) || wanted.has(varOf(e)));
+      expect(recorded.filter(isVarSet).length).toBeGreaterThan(kept.filter(isVarSet).length);
+      expect(skipped).toEqual(recorded.filter((e) => isVarSet(e) && !wanted.has(varOf(e))).map(() => 'VarSet'));
+      expect(messages).toHaveLength(kept.length);
+      messages.forEach((m, i) => expect(m).toEqual(expected(kept[i]!)));
+    });
+  }
+
   it('skips only an exact `Event: <name>` first line', () => {
     const messages: AmiMessage[] = [];
     const parser = new AmiParser((m) => messages.push(m), () => undefined, { names: new Set(['CEL']) });
