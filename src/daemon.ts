@@ -130,6 +130,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         password: ari.password,
         app: ari.app,
         subscriptions: ['endpoint:PJSIP'],
+        // nothing reads the variables the dialplan sets on Stasis channels (half of a call's ARI events)
+        ignoreTypes: ['ChannelVarset'],
         logger: log.child({ component: 'ari' }),
       })
     : undefined;

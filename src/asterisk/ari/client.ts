@@ -23,6 +23,8 @@ export interface AriClientOptions {
   pingIntervalMs?: number;
   /** event sources subscribed after every connect, e.g. ['endpoint:PJSIP'] */
   subscriptions?: string[];
+  /** event types nothing reads, dropped before their JSON is parsed (e.g. ChannelVarset, half of a call's events) */
+  ignoreTypes?: readonly string[];
 }
 
 export interface AriDisconnectInfo {
@@ -177,7 +179,7 @@ export class AriClient extends AriOperations {
       if (this.isStale(gen)) return;
       const socket: EventSocket = new EventSocket(
         legacy,
-        { app: this.appName, timeoutMs: this.timeoutMs, pingIntervalMs: this.pingIntervalMs, log: this.log },
+        { app: this.appName, timeoutMs: this.timeoutMs, pingIntervalMs: this.pingIntervalMs, log: this.log, ignoreTypes: this.opts.ignoreTypes },
         {
           event: (ev) => this.deliver(ev),
           lost: (reason) => this.onSocketLost(socket, reason),

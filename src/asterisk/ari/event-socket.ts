@@ -9,6 +9,8 @@ export interface EventSocketOptions {
   timeoutMs: number;
   pingIntervalMs: number;
   log: Logger;
+  /** event types dropped unparsed (their `"type"` found in the text; compact and pretty JSON alike) */
+  ignoreTypes?: readonly string[];
 }
 
 export interface EventSocketHandlers {
@@ -37,11 +39,15 @@ export class EventSocket {
   private heartbeatFailed = false;
   private sawPong = false;
 
+  private readonly ignored: RegExp | undefined;
+
   constructor(
     private readonly legacy: LegacyAriClient,
     private readonly opts: EventSocketOptions,
     private readonly handlers: EventSocketHandlers,
   ) {
+    const types = (opts.ignoreTypes ?? []).filter((t) => /^\w+$/.test(t));
+    this.ignored = types.length > 0 ? new RegExp(`"type"\\s*:\\s*"(?:${types.join('|')})"`) : undefined;
     // This promise settles only on open (ari-client's retries are disabled below); never leave it unhandled.
     Promise.resolve(legacy.start(opts.app)).then(noop, noop);
     const ws = legacy._ws;
@@ -120,9 +126,12 @@ export class EventSocket {
   }
 
   private deliverRaw(data: unknown): void {
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+    // a `"type": "X"` member can only be the event's own: inside a JSON string its quotes would be escaped
+    if (this.ignored?.test(text)) return;
     let ev: unknown;
     try {
-      ev = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+      ev = JSON.parse(text);
     } catch {
       ev = undefined;
     }

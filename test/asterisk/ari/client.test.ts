@@ -130,6 +130,24 @@ describe('AriClient connect', () => {
     expect(fake.wsAttempts).toHaveLength(1);
   });
 
+  it('ignoreTypes: the recorded ChannelVarset events are dropped unparsed, compact or pretty-printed; every other event arrives in order', async () => {
+    const c = await connected({ ignoreTypes: ['ChannelVarset'] });
+    const received: AriEvent[] = [];
+    c.on('event', (ev) => received.push(ev));
+    const b1 = readEvents('B1/ari-events.jsonl');
+    const varsets = b1.filter((e) => e.type === 'ChannelVarset');
+    expect(varsets.length).toBeGreaterThan(10);
+    // Asterisk's `format = pretty` (ari.conf) puts spaces and newlines around the members
+    for (const ev of b1) fake.send(ev.type === 'ChannelVarset' && ev === varsets[0] ? JSON.stringify(ev, null, 2) : ev);
+    // a variable whose value quotes the type is still a ChannelVarset; an event quoting it in a value is not one
+    const quoting = { type: 'ChannelUserevent', eventname: 'x', userevent: { note: '"type":"ChannelVarset"' }, application: APP, timestamp: '2026-11-24T04:00:23.000+0000' };
+    fake.send(quoting);
+    const rest = b1.filter((e) => e.type !== 'ChannelVarset');
+    await waitUntil(() => received.length >= rest.length + 1, 5000, 'events');
+    await settle();
+    expect(received).toEqual([...rest, quoting]);
+  });
+
   it('a throwing event listener is logged and does not break the stream', async () => {
     const c = await connected();
     const types: string[] = [];
