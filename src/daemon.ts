@@ -88,7 +88,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const db = openDatabase(config.dbPath);
   const metrics = new Metrics();
   metrics.timeWrites(db.$client);
-  // the writes of one turn of the event loop share one COMMIT (src/db/batch.ts)
+  // the writes of a moment share one COMMIT (src/db/batch.ts), logged as the db component
   metrics.countCommits(batchOf(db.$client, log.child({ component: 'db' })));
   const commitWrites = () => flushWrites(db.$client);
   let simulator: SimulatedAsterisk | undefined;

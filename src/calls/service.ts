@@ -63,7 +63,6 @@ export class CallService extends EventEmitter {
   /** calls accepted but not handed to the controller yet (waiting for the caller name) */
   private readonly starting = new Set<number>();
   private reconcileAgain = false;
-  private writes: WriteBatch | undefined;
 
   constructor(
     private readonly store: CallStore,
@@ -80,7 +79,7 @@ export class CallService extends EventEmitter {
   }
 
   /**
-   * Runs a write in the turn's batch (src/db/batch.ts), with the tap inside the same transaction;
+   * Runs a write in the write batch (src/db/batch.ts), with the tap inside the same transaction;
    * `after` runs once it is committed.
    */
   private written<T>(what: string, write: () => T, tell: (result: T) => void, after?: (result: T) => void, lost?: () => void): T {
@@ -96,11 +95,12 @@ export class CallService extends EventEmitter {
     );
   }
 
+  /** The connection's write batch (src/db/batch.ts; the daemon creates it with its logger). */
   private get batch(): WriteBatch {
-    return (this.writes ??= batchOf(this.store.db.$client, this.log));
+    return batchOf(this.store.db.$client);
   }
 
-  /** Accepts or refuses a click-to-call; answers as soon as origination is started. */
+  /** Accepts or refuses a click-to-call; the call is written in the batch (its HTTP answer waits for the COMMIT), its originate follows the COMMIT. */
   makeCall(input: MakeCallInput): { callId: number; existing: boolean } {
     const fingerprint = JSON.stringify([input.sip, input.phone, input.orderId]);
     if (input.externalKey !== undefined) {
@@ -137,7 +137,6 @@ export class CallService extends EventEmitter {
     // the request is answered with an error: src/http/app.ts), on the turn after: with many requests at
     // once, the answers of the batch leave first, then the originates. Until the controller has the call,
     // reconciliation leaves it alone (no channel yet is no sign of a lost call).
-    let start: CallStart | undefined;
     let id = 0;
     const row: CallRow = this.written(
       'new call',
@@ -150,12 +149,11 @@ export class CallService extends EventEmitter {
       (r) => this.tap?.written(r.id, undefined, [{ ...first, at }], at),
       (r) => {
         this.announce(r, [first], at);
-        setImmediate(() => this.originate(r.id, start ?? this.startOf(r), input.phone));
+        setImmediate(() => this.originate(r.id, this.startOf(r), input.phone));
       },
       () => this.starting.delete(id),
     );
     id = row.id;
-    start = this.startOf(row);
     this.starting.add(row.id);
     return { callId: row.id, existing: false };
   }
@@ -333,12 +331,11 @@ export class CallService extends EventEmitter {
       (r) => {
         if (r) this.tap?.recordingReady(r);
       },
+      (r) => {
+        if (r) this.log.info({ call_id: callId, file: rec.file, size, duration }, 'recording finished');
+      },
     );
-    if (!stored) {
-      if (size === null) this.log.warn({ call_id: callId, file: rec.file }, 'no recording of the call: its start was never seen and no file is on disk');
-      return;
-    }
-    this.log.info({ call_id: callId, file: rec.file, size, duration }, 'recording finished');
+    if (!stored && size === null) this.log.warn({ call_id: callId, file: rec.file }, 'no recording of the call: its start was never seen and no file is on disk');
   }
 
   /** Brings every open call in line with what Asterisk still has; one run at a time, a request meanwhile runs once more after it. */

@@ -9,6 +9,7 @@ import { and, asc, count, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type Database from 'better-sqlite3';
 import type { Db } from '../db/index.js';
 import { rowShape } from '../db/rows.js';
+import { atomically } from '../db/batch.js';
 import { callStatuses, calls, recordings, type CallRow, type CallStatusRow, type RecordingRow } from '../db/schema.js';
 import type { CallStatus, StatusStep } from './chain.js';
 import { FINAL_STATUSES } from './chain.js';
@@ -117,10 +118,7 @@ export class CallStore {
     const callShape = rowShape(calls);
     const recordingShape = rowShape(recordings);
     const byId = db.$client.prepare<[number], Record<string, unknown>>(`SELECT ${callShape.columns} FROM calls WHERE id = ?`);
-    this.byId = (id: number): CallRow | undefined => {
-      const raw = byId.get(id);
-      return raw ? callShape.map(raw) : undefined;
-    };
+    this.byId = (id: number): CallRow | undefined => callShape.map(byId.get(id));
     const insertStatus = db.$client.prepare('INSERT INTO call_statuses (call_id, order_id, status, time, details) VALUES (?, ?, ?, ?, ?)');
     this.insertStatus = (callId: number, orderId: string | null, status: string, time: number, details: object): void => {
       insertStatus.run(callId, orderId, status, time, JSON.stringify(details));
@@ -155,10 +153,7 @@ export class CallStore {
         'VALUES (@origin, @direction, @control, @externalKey, @requestFingerprint, @orderId, @sip, @phone, @status, @final, @createdAt, @endedAt, @billsec) ' +
         `RETURNING ${callShape.columns}`,
     );
-    this.insertCall = (values: Record<string, unknown>): CallRow | undefined => {
-      const raw = insertCall.get(values);
-      return raw ? callShape.map(raw) : undefined;
-    };
+    this.insertCall = (values: Record<string, unknown>): CallRow | undefined => callShape.map(insertCall.get(values));
     const createBody = (call: NewCall, first: readonly StatusStep[], at: number): CallRow => {
       const last = first.at(-1)!.status;
       const final = FINAL_STATUSES.has(last);
@@ -181,14 +176,9 @@ export class CallStore {
       for (const s of first) this.insertStatus(row.id, row.orderId, s.status, at, s.details);
       return row;
     };
-    const createTx = db.$client.transaction(createBody);
-    this.createTx = (call: NewCall, first: readonly StatusStep[], at: number): CallRow =>
-      db.$client.inTransaction ? createBody(call, first, at) : createTx(call, first, at);
+    this.createTx = atomically(db.$client, createBody);
     const byExternalKey = db.$client.prepare<[string], Record<string, unknown>>(`SELECT ${callShape.columns} FROM calls WHERE external_key = ?`);
-    this.byExternalKeyStmt = (key: string): CallRow | undefined => {
-      const raw = byExternalKey.get(key);
-      return raw ? callShape.map(raw) : undefined;
-    };
+    this.byExternalKeyStmt = (key: string): CallRow | undefined => callShape.map(byExternalKey.get(key));
     const insertRecording = db.$client.prepare<[Record<string, unknown>], RecordingRow>(
       'INSERT INTO recordings (call_id, order_id, name, file, format, started_at) VALUES (@callId, @orderId, @name, @file, @format, @startedAt) ' +
         `RETURNING ${recordingShape.columns}`,
@@ -199,8 +189,7 @@ export class CallStore {
         `RETURNING ${recordingShape.columns}`,
     );
     this.finishRecordingStmt = (r: Record<string, unknown>): RecordingRow | undefined => finishRecording.get(r);
-    // better-sqlite3's own transaction wrapper: the cheapest BEGIN/COMMIT around the hot path.
-    // advance needs only the call's order id: one column, not the whole row drizzle would map
+    // advance needs only the call's order id (one column), and not even that when its caller has it
     const orderOf = db.$client.prepare<[number], { orderId: string | null }>('SELECT order_id AS orderId FROM calls WHERE id = ?');
     const advanceBody = (id: number, steps: readonly StatusStep[], at: number, patch: CallPatch, knownOrderId?: string | null) => {
       let orderId = knownOrderId;
@@ -224,10 +213,7 @@ export class CallStore {
       // a group call's children follow its legs, in the same transaction (the PBX service's patch of a group call always names its group)
       if (patch.legs && patch.groupKind) this.children.sync(id, { groupKind: patch.groupKind, legs: patch.legs });
     };
-    // inside a transaction already (the write batch's savepoint: src/db/batch.ts) the body runs as it is
-    const advanceTx = db.$client.transaction(advanceBody);
-    this.advanceTx = (id: number, steps: readonly StatusStep[], at: number, patch: CallPatch, knownOrderId?: string | null): void =>
-      db.$client.inTransaction ? advanceBody(id, steps, at, patch, knownOrderId) : advanceTx(id, steps, at, patch, knownOrderId);
+    this.advanceTx = atomically(db.$client, advanceBody);
   }
 
   /** Inserts a call and its first status(es) in one transaction. */
@@ -301,7 +287,6 @@ export class CallStore {
       .all();
   }
 
-  /** Appends statuses and patches the call row, atomically. */
   /** Appends statuses and patches the call row, atomically; `orderId` spares the look-up when the caller has the call's. */
   advance(id: number, steps: readonly StatusStep[], at: number, patch: CallPatch, orderId?: string | null): void {
     this.advanceTx(id, steps, at, patch, orderId);

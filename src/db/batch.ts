@@ -1,11 +1,11 @@
 /**
- * Writes of one turn of the event loop in one SQLite transaction.
+ * The writes of a moment in one SQLite transaction (group commit).
  *
  * A burst of Asterisk input (an AMI read of many events, ARI messages arriving
  * together) writes a status, a recording row or a presence change per event;
  * one COMMIT each costs more than the writes themselves. The batch opens a
- * transaction at its first write and commits it in a setImmediate callback,
- * after the input of that turn has been handled. Each write is a unit: its
+ * transaction at its first write and commits it GROUP_COMMIT_MS later, with
+ * the writes of the reads that came meanwhile. Each write is a unit: its
  * statements run in a savepoint (a failing write is undone alone and throws to
  * its caller, as it would in a transaction of its own), and what depends on it
  * (the status told to listeners, the log line, the SSE poke) runs only once
@@ -59,7 +59,7 @@ export class WriteBatch {
   }
 
   /**
-   * Runs `write` inside the turn's transaction and returns its result; `after`
+   * Runs `write` inside the batch's transaction and returns its result; `after`
    * runs with that result once it is committed, `lost` if it never is. `what`
    * names the write in the log.
    */
@@ -94,7 +94,7 @@ export class WriteBatch {
 
   /**
    * Resolves once the pending writes are committed (true) or the COMMIT failed (false), at the
-   * turn's flush: answers waiting on it share that one COMMIT. At once when nothing is pending.
+   * batch's flush: answers waiting on it share that one COMMIT. At once when nothing is pending.
    */
   committed(): Promise<boolean> {
     if (!this.open) return Promise.resolve(true);
@@ -204,6 +204,15 @@ export const GROUP_COMMIT_MS = 2;
 
 function groupCommit(fn: () => void): void {
   setTimeout(fn, GROUP_COMMIT_MS);
+}
+
+/**
+ * `body` in a transaction of its own, or as it is when one is open already (the write batch's
+ * savepoint around its unit): no second savepoint per statement group on the hot path.
+ */
+export function atomically<A extends unknown[], R>(sqlite: Database.Database, body: (...args: A) => R): (...args: A) => R {
+  const tx = sqlite.transaction(body);
+  return (...args: A): R => (sqlite.inTransaction ? body(...args) : tx(...args));
 }
 
 const batches = new WeakMap<Database.Database, WriteBatch>();

@@ -11,8 +11,8 @@ import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 export interface RowShape<T> {
   /** `"sql_name" AS "key", ...` for a SELECT or RETURNING list */
   readonly columns: string;
-  /** converts a raw row in place (the JSON and boolean columns) and returns it typed */
-  map(raw: Record<string, unknown>): T;
+  /** converts a raw row in place (the JSON and boolean columns) and returns it typed; undefined (no row) stays undefined */
+  map(raw: Record<string, unknown> | undefined): T | undefined;
 }
 
 export function rowShape<TTable extends SQLiteTable>(table: TTable): RowShape<InferSelectModel<TTable>> {
@@ -23,6 +23,7 @@ export function rowShape<TTable extends SQLiteTable>(table: TTable): RowShape<In
   return {
     columns,
     map(raw) {
+      if (raw === undefined) return undefined;
       for (const [key, c] of converted) {
         const v = raw[key];
         if (v !== null && v !== undefined) raw[key] = c.mapFromDriverValue(v);

@@ -150,7 +150,7 @@ export class Metrics {
       child.inc();
     };
     this.on(src.ami, 'event', (msg: Record<string, unknown>) => count(typeof msg.event === 'string' ? msg.event : 'unknown'));
-    // the events the client passes over unparsed (CEL, Newexten when the Filter was refused) were received too
+    // the events the client passes over unparsed (CEL and Newexten when the Filter was refused, VarSet of unread variables) were received too
     this.on(src.ami, 'skipped', (name: string) => count(name));
 
     const origin = src.db.$client.prepare<[number], { origin: string; control: string | null }>('SELECT origin, control FROM calls WHERE id = ?');

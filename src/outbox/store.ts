@@ -117,7 +117,7 @@ export class OutboxStore extends EventEmitter<{ attempt: [AttemptNote] }> {
     return row ? (JSON.parse(row.payload) as OutboundEvent) : undefined;
   }
 
-  /** Deliveries due, of committed events only: the turn's pending writes are committed first. */
+  /** Deliveries due, of committed events only: the write batch's pending writes are committed first. */
   ready(connector: string, now: number, limit: number): DeliveryRow[] {
     flushWrites(this.db.$client);
     return this.s.ready.all(connector, now, limit);

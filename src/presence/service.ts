@@ -41,7 +41,6 @@ export interface StatusChange {
 export class PresenceService extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private resyncCount = 0;
-  private writes: WriteBatch | undefined;
   private reloadQueued = false;
 
   constructor(
@@ -165,7 +164,7 @@ export class PresenceService extends EventEmitter {
       });
       if (changed) history.push({ sip: state.sip, status, previousStatus: previous?.status ?? null, reason, time });
     }
-    // Durable first (in the turn's batch), then visible: told once committed. The next signal compares
+    // Durable first (in the write batch), then visible: told once committed. The next signal compares
     // with these entries at once; a write the database never takes has them read back from SQLite.
     this.batch.write(
       'presence',
@@ -190,7 +189,8 @@ export class PresenceService extends EventEmitter {
     for (const [sip, entry] of next) this.entries.set(sip, entry);
   }
 
+  /** The connection's write batch (src/db/batch.ts; the daemon creates it with its logger). */
   private get batch(): WriteBatch {
-    return (this.writes ??= batchOf(this.store.db.$client, this.log));
+    return batchOf(this.store.db.$client);
   }
 }

@@ -50,7 +50,7 @@ export type AmiClientEvents = {
   loginFailed: [{ message: string }];
   /** every Event frame except the items and Complete event of a pending listAction */
   event: [AmiMessage];
-  /** an event of `skipEvents`, passed over unparsed, by name */
+  /** an event passed over unparsed (of `skipEvents`, or a VarSet of a variable not in `varSetVariables`), by name */
   skipped: [string];
   /** before each reconnect wait; `attempt` counts retries since the last stable session */
   attempt: [{ attempt: number; delayMs: number }];
