@@ -17,6 +17,8 @@ import { silentLogger } from '../src/log.js';
 import { openDatabase } from '../src/db/index.js';
 import { createApp } from '../src/http/app.js';
 import { callMethods } from '../src/calls/http.js';
+import { presenceMethods } from '../src/presence/http.js';
+import { PresenceStore } from '../src/presence/store.js';
 import { CallService } from '../src/calls/service.js';
 import { CallStore } from '../src/calls/store.js';
 import type { CallController } from '../src/calls/controller.js';
@@ -62,7 +64,10 @@ async function measure(path: string, calls: number): Promise<EndpointTiming[]> {
     log,
     apiTokens: [],
     allowedNetworks: [],
-    methods: callMethods(service, store, { sipPattern: /^[A-Za-z0-9_.-]{1,40}$/, urlOf: (id) => `http://127.0.0.1:8095/recordings/${id}` }),
+    methods: [
+      ...callMethods(service, store, { sipPattern: /^[A-Za-z0-9_.-]{1,40}$/, urlOf: (id) => `http://127.0.0.1:8095/recordings/${id}` }),
+      ...presenceMethods(new PresenceStore(db)),
+    ],
     health: () => ({ status: 'ok' }),
   });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
@@ -85,6 +90,10 @@ async function measure(path: string, calls: number): Promise<EndpointTiming[]> {
     { name: 'callHistory since_id (per_page=100)', path: () => `/api/callHistory.json?since_id=${pick(Math.max(1, maxStatus - 100))}&per_page=100` },
     { name: 'callHistory call_id', path: () => `/api/callHistory.json?call_id=${pick(calls)}` },
     { name: 'callHistory newest page', path: () => '/api/callHistory.json' },
+    { name: 'callHistory page at half depth', path: () => `/api/callHistory.json?per_page=100&page=${Math.ceil(maxStatus / 200)}` },
+    { name: 'operatorHistory page=1', path: () => '/api/operatorHistory.json' },
+    { name: 'operatorHistory last page', path: () => `/api/operatorHistory.json?page=${Math.ceil((2 * calls) / 20)}` },
+    { name: 'operatorHistory sip, random page', path: () => `/api/operatorHistory.json?sip=${101 + Math.floor(rnd() * 100)}&page=${pick(Math.ceil((2 * calls) / 100 / 20))}` },
   ];
 
   try {

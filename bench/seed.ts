@@ -1,7 +1,8 @@
 /**
  * Fills a fresh database (migrations applied by openDatabase) with `n`
  * finished click-to-calls: each with its six statuses (CALL … FINISH) and one
- * recording, about 2.5 calls per order, calls 20 s apart.
+ * recording, about 2.5 calls per order, calls 20 s apart; and the operator's
+ * two presence changes of each call (inuse at the start, online at the end).
  *
  * For speed the rows go in through raw better-sqlite3 prepared statements, in
  * large transactions, without a journal, and the schema's indexes are dropped
@@ -18,6 +19,7 @@ export interface SeedResult {
   orders: number;
   statuses: number;
   recordings: number;
+  presence: number;
   insertMs: number;
   indexMs: number;
 }
@@ -25,7 +27,7 @@ export interface SeedResult {
 const STATUSES = ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP', 'FINISH'] as const;
 /** Offsets of the statuses from the call's start, ms. */
 const AT = [0, 40, 3_100, 3_150, 9_800, 52_000];
-const TABLES = ['calls', 'call_statuses', 'recordings'];
+const TABLES = ['calls', 'call_statuses', 'recordings', 'operator_history'];
 
 /** Small deterministic PRNG, so every run seeds the same data. */
 export const prng = seeded;
@@ -43,7 +45,9 @@ export function seedDatabase(path: string, n: number, onProgress?: (done: number
     db.pragma('temp_store = MEMORY');
     const indexes = db
       .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${TABLES.map(() => '?').join(',')})`)
-      .all(...TABLES) as Array<{ name: string; sql: string }>;
+      .all(...TABLES)
+      // the called-back trigger of every answered call looks up its number in calls_phone_key
+      .filter((ix) => (ix as { name: string }).name !== 'calls_phone_key') as Array<{ name: string; sql: string }>;
     for (const ix of indexes) db.exec(`DROP INDEX "${ix.name}"`);
 
     const insertCall = db.prepare(
@@ -57,6 +61,7 @@ export function seedDatabase(path: string, n: number, onProgress?: (done: number
       `INSERT INTO recordings (call_id, order_id, name, file, format, size, duration, started_at, ended_at) VALUES (?, ?, ?, ?, 'wav', ?, ?, ?, ?)`,
     );
 
+    const insertPresence = db.prepare('INSERT INTO operator_history (sip, status, previous_status, reason, time) VALUES (?, ?, ?, ?, ?)');
     const orders = orderCount(n);
     const rnd = prng(1);
     const start = Date.UTC(2025, 0, 1);
@@ -81,6 +86,8 @@ export function seedDatabase(path: string, n: number, onProgress?: (done: number
           }
           const name = `order-${order}-call-${id}`;
           insertRecording.run(id, order, name, `/var/spool/asterisk/recording/${name}.wav`, 672_044, 42, at + AT[4]!, at + AT[5]!);
+          insertPresence.run(sip, 'inuse', 'online', 'device state INUSE', at + AT[1]!);
+          insertPresence.run(sip, 'online', 'inuse', 'device state NOT_INUSE', at + AT[5]!);
         }
       })();
       onProgress?.(Math.min(first + BATCH - 1, n));
@@ -90,7 +97,7 @@ export function seedDatabase(path: string, n: number, onProgress?: (done: number
     for (const ix of indexes) db.exec(ix.sql);
     const indexMs = performance.now() - t1;
     db.pragma('journal_mode = WAL');
-    return { calls: n, orders, statuses: n * STATUSES.length, recordings: n, insertMs, indexMs };
+    return { calls: n, orders, statuses: n * STATUSES.length, recordings: n, presence: 2 * n, insertMs, indexMs };
   } finally {
     db.close();
   }

@@ -5,11 +5,12 @@
  */
 import { CallUuids } from './uuids.js';
 import { ChildCalls } from './children.js';
-import { and, asc, count, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type Database from 'better-sqlite3';
 import type { Db } from '../db/index.js';
 import { rowShape } from '../db/rows.js';
 import { atomically } from '../db/batch.js';
+import { IdPages } from '../db/seek.js';
 import { callStatuses, calls, recordings, type CallRow, type CallStatusRow, type RecordingRow } from '../db/schema.js';
 import type { CallStatus, StatusStep } from './chain.js';
 import { FINAL_STATUSES } from './chain.js';
@@ -110,8 +111,10 @@ export class CallStore {
   readonly uuids: CallUuids;
   /** the calls to each operator of a group call */
   readonly children: ChildCalls;
+  private readonly idPages: IdPages;
 
   constructor(readonly db: Db) {
+    this.idPages = new IdPages(db.$client);
     this.uuids = new CallUuids(db);
     this.children = new ChildCalls(db, (id) => this.uuids.of(id));
     // The hot path's statements are plain SQL prepared once; the schema gives their column lists and mappings.
@@ -304,16 +307,19 @@ export class CallStore {
     return this.db.select().from(calls).where(eq(calls.orderId, orderId)).orderBy(asc(calls.id)).all();
   }
 
-  /** Newest statuses first, a page at a time. */
+  /** Newest statuses first, a page at a time; a deep page starts from its id page (src/db/seek.ts), not by skipping. */
   latestStatuses(page: number, perPage: number): { rows: CallStatusRow[]; maxId: number } {
+    const maxId = this.db.select({ id: callStatuses.id }).from(callStatuses).orderBy(desc(callStatuses.id)).limit(1).get()?.id ?? 0;
+    const at = this.idPages.seek('call_statuses', (page - 1) * perPage);
+    if (!at) return { rows: [], maxId };
     const rows = this.db
       .select()
       .from(callStatuses)
+      .where(lt(callStatuses.id, at.below))
       .orderBy(desc(callStatuses.id))
       .limit(perPage)
-      .offset((page - 1) * perPage)
+      .offset(at.offset)
       .all();
-    const maxId = this.db.select({ id: callStatuses.id }).from(callStatuses).orderBy(desc(callStatuses.id)).limit(1).get()?.id ?? 0;
     return { rows, maxId };
   }
 
@@ -349,17 +355,21 @@ export class CallStore {
   /**
    * Recordings newest first, with their call. The page's ids are picked on
    * the recordings table alone, so a deep page does not join every row it
-   * skips; with `beforeId` (a keyset cursor) no row is skipped at all.
+   * skips; a deep `page` starts from its id page (src/db/seek.ts) and with
+   * `beforeId` (a keyset cursor) no row is skipped at all. The total is the
+   * count the recordings' triggers keep, not a count of the table.
    */
   listRecordings(page: number, perPage: number, beforeId?: number): { total: number; rows: Array<{ recording: RecordingRow; call: CallRow }> } {
-    const total = this.db.select({ n: count() }).from(recordings).get()?.n ?? 0;
+    const total = this.idPages.total('recordings');
+    const at = beforeId === undefined ? this.idPages.seek('recordings', (page - 1) * perPage) : { below: beforeId, offset: 0 };
+    if (!at) return { total, rows: [] };
     const ids = this.db
       .select({ id: recordings.id })
       .from(recordings)
-      .where(beforeId === undefined ? undefined : lt(recordings.id, beforeId))
+      .where(at.below >= Number.MAX_SAFE_INTEGER ? undefined : lt(recordings.id, at.below))
       .orderBy(desc(recordings.id))
       .limit(perPage)
-      .offset(beforeId === undefined ? (page - 1) * perPage : 0)
+      .offset(at.offset)
       .all()
       .map((r) => r.id);
     if (ids.length === 0) return { total, rows: [] };

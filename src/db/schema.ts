@@ -32,12 +32,22 @@ export const operatorHistory = sqliteTable(
     reason: text('reason').notNull(),
     time: integer('time').notNull(),
   },
-  (t) => [index('operator_history_sip_id').on(t.sip, t.id), index('operator_history_time').on(t.time, t.id)],
+  (t) => [
+    index('operator_history_sip_id').on(t.sip, t.id),
+    index('operator_history_time').on(t.time, t.id),
+    // migration 0008: users.api's pause (32) and unpause (64) rows. `pause` is not a column of this model: a trigger
+    // sets it when the row is written, and only this index and users.api read it.
+    index('operator_history_pauses').on(t.time, t.id, sql`pause`).where(sql`pause IS NOT NULL`),
+  ],
 );
 
 export type EndpointRow = typeof endpoints.$inferSelect;
 export type OperatorHistoryRow = typeof operatorHistory.$inferSelect;
 export type PresenceStatus = EndpointRow['status'];
+
+/** The number of a call as the called-back triggers compare it (migration 0008); `p` is a column or expression. */
+export const PHONE_KEY = (p: string): string =>
+  `(CASE WHEN length(ltrim(${p}, '+')) = 11 AND substr(ltrim(${p}, '+'), 1, 1) IN ('7', '8') AND ltrim(${p}, '+') NOT GLOB '*[^0-9]*' THEN '7' || substr(ltrim(${p}, '+'), 2) ELSE ltrim(${p}, '+') END)`;
 
 /**
  * One call: a click-to-call the CRM asked for (origin 'api'), or later a call
@@ -101,10 +111,17 @@ export const calls = sqliteTable(
     index('calls_open_sip').on(t.sip).where(sql`${t.final} = 0`),
     // migration 0006: the hosted-PBX history (/rest/calls/*.api) selects by start time; final and direction in the index spare a row look-up per skipped call
     index('calls_created').on(t.createdAt, t.id, t.final, t.direction),
-    // migration 0006: missed.api reads only the incoming calls nobody answered
+    // migration 0008: missed.api reads only the incoming calls nobody answered and nobody called back; the
+    // columns of the condition are in the index, so a skipped row costs no look-up. `called_back` (1 when a later
+    // call of the same number had a conversation) is not a column of this model: triggers keep it, nothing else
+    // writes it, and only this index and missed.api read it.
     index('calls_missed')
-      .on(t.createdAt, t.id)
-      .where(sql`${t.direction} = 'incoming' AND ${t.final} = 1 AND ${t.answeredAt} IS NULL AND ${t.clientAnswerAt} IS NULL AND ${t.status} <> 'FINISH'`),
+      .on(t.createdAt, t.id, t.direction, t.final, t.answeredAt, t.clientAnswerAt, t.status, sql`called_back`, t.phone)
+      .where(
+        sql`${t.direction} = 'incoming' AND ${t.final} = 1 AND ${t.answeredAt} IS NULL AND ${t.clientAnswerAt} IS NULL AND ${t.status} <> 'FINISH' AND called_back = 0 AND ${t.phone} GLOB '*[0-9]*'`,
+      ),
+    // migration 0008: the calls of one number (leading + dropped, 8… and 7… of an 11-digit Russian number as 7…), for the called-back triggers
+    index('calls_phone_key').on(sql.raw(PHONE_KEY('phone')), t.id),
   ],
 );
 
@@ -248,6 +265,46 @@ export const callChildren = sqliteTable(
 );
 
 export type CallChildRow = typeof callChildren.$inferSelect;
+
+/**
+ * Migration 0008: the rows of the hosted-PBX history's lists per hour (level 0)
+ * and per day (level 1) of their start, kept by triggers on calls and
+ * call_children, so a deep offset is found without reading the rows before it
+ * (src/db/seek.ts). c_*: final calls by direction; k_*: final children of group
+ * calls by direction; missed: the calls missed.api lists.
+ */
+export const callCounts = sqliteTable(
+  'call_counts',
+  {
+    level: integer('level').notNull(),
+    bucket: integer('bucket').notNull(),
+    cIn: integer('c_in').notNull().default(0),
+    cOut: integer('c_out').notNull().default(0),
+    cInt: integer('c_int').notNull().default(0),
+    cOther: integer('c_other').notNull().default(0),
+    kIn: integer('k_in').notNull().default(0),
+    kOut: integer('k_out').notNull().default(0),
+    kInt: integer('k_int').notNull().default(0),
+    kOther: integer('k_other').notNull().default(0),
+    missed: integer('missed').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.bucket] })],
+);
+
+/**
+ * Migration 0008: the rows of recordings, call_statuses and operator_history
+ * (all, and 'operator_history/<sip>' per operator) per 1024 ids (page = id /
+ * 1024; page -1: the total of recordings and operator_history), kept by triggers.
+ */
+export const idPages = sqliteTable(
+  'id_pages',
+  {
+    tbl: text('tbl').notNull(),
+    page: integer('page').notNull(),
+    n: integer('n').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tbl, t.page] })],
+);
 
 /** CRM connectors (outbox): every domain event, once, with its stable JSON shape (src/connectors/types.ts). */
 export const outboxEvents = sqliteTable(

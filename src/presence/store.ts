@@ -1,6 +1,7 @@
 /** SQLite access for presence: the endpoints table and the operator history. */
-import { and, count, desc, eq, inArray, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lt, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
+import { IdPages } from '../db/seek.js';
 import { endpoints, operatorHistory, type EndpointRow, type OperatorHistoryRow } from '../db/schema.js';
 import type { PresenceStatus } from './model.js';
 
@@ -33,8 +34,10 @@ export class PresenceStore {
   private readonly upsertEndpoint;
   private readonly insertHistory;
   private readonly writeTx;
+  private readonly idPages: IdPages;
 
   constructor(readonly db: Db) {
+    this.idPages = new IdPages(db.$client);
     this.upsertEndpoint = db.$client.prepare(
       `INSERT INTO endpoints (sip, tech, status, since, device_state, contact, user_agent, updated_at)
        VALUES (@sip, @tech, @status, @since, @deviceState, @contact, @userAgent, @updatedAt)
@@ -75,18 +78,26 @@ export class PresenceStore {
     return { total, rows };
   }
 
+  /**
+   * Presence changes newest first, of everyone or of one sip. The total and a
+   * deep page's start come from the counts operator_history's triggers keep
+   * (src/db/seek.ts): no count of the table, no skipping of earlier pages.
+   */
   listHistory(p: Page, sip?: string): { total: number; rows: OperatorHistoryRow[] } {
+    const list = sip === undefined ? 'operator_history' : (`operator_history/${sip}` as const);
+    const total = this.idPages.total(list);
+    const at = this.idPages.seek(list, (p.page - 1) * p.perPage);
+    if (!at) return { total, rows: [] };
     const conds: SQL[] = [];
     if (sip !== undefined) conds.push(eq(operatorHistory.sip, sip));
-    const where = conds.length > 0 ? and(...conds) : undefined;
-    const total = this.db.select({ n: count() }).from(operatorHistory).where(where).get()?.n ?? 0;
+    if (at.below < Number.MAX_SAFE_INTEGER) conds.push(lt(operatorHistory.id, at.below));
     const rows = this.db
       .select()
       .from(operatorHistory)
-      .where(where)
+      .where(conds.length > 0 ? and(...conds) : undefined)
       .orderBy(desc(operatorHistory.id))
       .limit(p.perPage)
-      .offset((p.page - 1) * p.perPage)
+      .offset(at.offset)
       .all();
     return { total, rows };
   }

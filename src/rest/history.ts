@@ -38,6 +38,7 @@
 import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import type { Db } from '../db/index.js';
+import { SEEK_FROM, seekByTime } from '../db/seek.js';
 import type { CallChildRow, CallRow } from '../db/schema.js';
 
 /** lgDirection: 1 internal, 2 outgoing, 4 incoming, 32 pause, 64 unpause. */
@@ -413,26 +414,24 @@ function toCall(r: RawCall): HistoryCall {
 const WINDOW = `c.created_at >= @from AND c.created_at <= @to AND c.final = 1 AND (@all = 1 OR c.direction IN (@d1, @d2, @d4))`;
 /** The same for the children of group calls (their start, the parent's final and direction). */
 const CHILD_WINDOW = `k.created_at >= @from AND k.created_at <= @to AND k.final = 1 AND (@all = 1 OR k.direction IN (@d1, @d2, @d4))`;
-/** The call had a conversation (same rule as `talked`). */
-const TALKED_SQL = (t: string) => `(${t}.answered_at IS NOT NULL OR ${t}.client_answer_at IS NOT NULL OR ${t}.status = 'FINISH')`;
+/** The rows of missed.api in the window: the partial index calls_missed (migration 0008) holds just these. */
+const MISSED_WINDOW = `c.created_at >= @from AND c.created_at <= @to
+  AND c.direction = 'incoming' AND c.final = 1 AND c.answered_at IS NULL AND c.client_answer_at IS NULL AND c.status <> 'FINISH'
+  AND c.called_back = 0 AND c.phone GLOB '*[0-9]*'`;
 
-/**
- * The forms of the number in `c.phone` another call may carry it in (as
- * phoneVariants in calls/list-http.ts): as stored, without and with a
- * leading +, and for an 11-digit number starting with 7 or 8 the 7…, 8… and
- * +7… forms. Each is one probe of calls_phone.
- */
-const DIGITS = `ltrim(c.phone, '+')`;
-const RU = `(length(${DIGITS}) = 11 AND substr(${DIGITS}, 1, 1) IN ('7', '8') AND ${DIGITS} NOT GLOB '*[^0-9]*')`;
-const PHONE_FORMS = `c.phone, ${DIGITS}, '+' || ${DIGITS},
-  CASE WHEN ${RU} THEN '7' || substr(${DIGITS}, 2) END,
-  CASE WHEN ${RU} THEN '8' || substr(${DIGITS}, 2) END,
-  CASE WHEN ${RU} THEN '+7' || substr(${DIGITS}, 2) END`;
-
-/** The operator_history row before `h` of the same operator began a call while paused (away → inuse). */
-const CALL_WHILE_PAUSED = `(SELECT p.previous_status FROM operator_history p WHERE p.sip = h.sip AND p.id < h.id ORDER BY p.id DESC LIMIT 1) = 'away'`;
-const IS_PAUSE = `(h.status = 'away' AND (h.previous_status IS NULL OR h.previous_status <> 'inuse' OR NOT coalesce(${CALL_WHILE_PAUSED}, 0)))`;
-const IS_UNPAUSE = `(h.status = 'online' AND (h.previous_status = 'away' OR (h.previous_status = 'inuse' AND coalesce(${CALL_WHILE_PAUSED}, 0))))`;
+/** Which columns of call_counts a list counts (1) or not (0). */
+interface Weights {
+  ci: 0 | 1;
+  co: 0 | 1;
+  cn: 0 | 1;
+  cx: 0 | 1;
+  ki: 0 | 1;
+  ko: 0 | 1;
+  kn: 0 | 1;
+  kx: 0 | 1;
+  m: 0 | 1;
+}
+const NO_WEIGHTS: Weights = { ci: 0, co: 0, cn: 0, cx: 0, ki: 0, ko: 0, kn: 0, kx: 0, m: 0 };
 
 interface Params {
   from: number;
@@ -455,6 +454,9 @@ export class HistoryQueries {
     call: Statement<[number], RawCall>;
     child: Statement<[number], RawChild>;
     pause: Statement<[number], { id: number; sip: string; status: string; time: number; reason: string }>;
+    companyCount: Statement<[Params], { n: number }>;
+    missedCount: Statement<[{ from: number; to: number }], { n: number }>;
+    buckets: Statement<[Weights & { level: 0 | 1; lo: number; hi: number }], { bucket: number; n: number }>;
   };
 
   constructor(db: Db) {
@@ -471,19 +473,13 @@ export class HistoryQueries {
          SELECT 1 AS src, k.rowid AS id, k.created_at AS t FROM call_children k INDEXED BY call_children_created WHERE ${CHILD_WINDOW}
          ORDER BY t, id, src LIMIT @limit OFFSET @offset`,
       ),
-      // Incoming calls without a conversation (the partial index calls_missed holds just those; its
-      // condition is NOT talked, spelled out so SQLite sees the query implies it) and with no later
-      // call (any direction) of the same number that had one: a few probes of calls_phone each.
+      // Incoming calls without a conversation and not called back (calls.called_back: a later call
+      // of the same number had one, kept by triggers): the rows of the partial index calls_missed,
+      // whose condition is spelled out so SQLite sees the query implies it. A skipped row costs an
+      // index entry, nothing more.
       missed: c.prepare(
         `SELECT ${CALL_COLUMNS} FROM (
-           SELECT c.id AS pid FROM calls c INDEXED BY calls_missed
-           WHERE c.created_at >= @from AND c.created_at <= @to
-             AND c.direction = 'incoming' AND c.final = 1 AND c.answered_at IS NULL AND c.client_answer_at IS NULL AND c.status <> 'FINISH'
-             AND c.phone GLOB '*[0-9]*'
-             AND NOT EXISTS (
-               SELECT 1 FROM calls l INDEXED BY calls_phone
-               WHERE l.phone IN (${PHONE_FORMS}) AND l.id > c.id AND ${TALKED_SQL('l')}
-             )
+           SELECT c.id AS pid FROM calls c INDEXED BY calls_missed WHERE ${MISSED_WINDOW}
            ORDER BY c.created_at, c.id LIMIT @limit OFFSET @offset
          ) AS page JOIN calls c ON c.id = page.pid
          ORDER BY c.created_at, c.id`,
@@ -498,8 +494,8 @@ export class HistoryQueries {
          SELECT 2 AS src, k.rowid AS id, k.created_at AS t FROM call_children k INDEXED BY call_children_created
            WHERE @calls = 1 AND ${CHILD_WINDOW}
          UNION ALL
-         SELECT 3 AS src, h.id AS id, h.time AS t FROM operator_history h INDEXED BY operator_history_time
-           WHERE h.time >= @from AND h.time <= @to AND ((@p32 = 1 AND ${IS_PAUSE}) OR (@p64 = 1 AND ${IS_UNPAUSE}))
+         SELECT 3 AS src, h.id AS id, h.time AS t FROM operator_history h INDEXED BY operator_history_pauses
+           WHERE h.time >= @from AND h.time <= @to AND h.pause IS NOT NULL AND ((@p32 = 1 AND h.pause = 32) OR (@p64 = 1 AND h.pause = 64))
          ORDER BY t, id, src LIMIT @limit OFFSET @offset`,
       ),
       call: c.prepare(`SELECT ${CALL_COLUMNS} FROM calls c WHERE c.id = ?`),
@@ -508,6 +504,17 @@ export class HistoryQueries {
            dial_status AS dialStatus, cause, final, direction FROM call_children WHERE rowid = ?`,
       ),
       pause: c.prepare('SELECT id, sip, status, time, reason FROM operator_history WHERE id = ?'),
+      // For deep offsets (src/db/seek.ts): the rows of a list in part of an hour, counted, and its
+      // rows per hour or day from call_counts (migration 0008).
+      companyCount: c.prepare(
+        `SELECT (SELECT count(*) FROM calls c INDEXED BY calls_created WHERE ${WINDOW})
+           + (SELECT count(*) FROM call_children k INDEXED BY call_children_created WHERE ${CHILD_WINDOW}) AS n`,
+      ),
+      missedCount: c.prepare(`SELECT count(*) AS n FROM calls c INDEXED BY calls_missed WHERE ${MISSED_WINDOW}`),
+      buckets: c.prepare(
+        `SELECT bucket, @ci * c_in + @co * c_out + @cn * c_int + @cx * c_other + @ki * k_in + @ko * k_out + @kn * k_int + @kx * k_other + @m * missed AS n
+         FROM call_counts WHERE level = @level AND bucket >= @lo AND bucket < @hi ORDER BY bucket`,
+      ),
     };
     this.sql = { company: this.s.company.source, missed: this.s.missed.source, users: this.s.users.source };
   }
@@ -553,7 +560,12 @@ export class HistoryQueries {
     if (q.directions !== undefined && ![1, 2, 4].some((b) => q.directions!.has(b as LgDirection))) return [];
     const parents = new Map<number, HistoryCall>();
     const out: CallEntry[] = [];
-    for (const row of this.s.company.all(this.params(q))) {
+    const p = this.params(q);
+    const all = p.all === 1 ? 1 : 0;
+    const has = (d: string): 0 | 1 => (all === 1 || p.d1 === d || p.d2 === d || p.d4 === d ? 1 : 0);
+    const [i, o, n] = [has('incoming'), has('outgoing'), has('internal')];
+    this.seek(p, { ci: i, co: o, cn: n, cx: all, ki: i, ko: o, kn: n, kx: all, m: 0 }, (lo, hi) => this.s.companyCount.get({ ...p, from: lo, to: hi - 1 })!.n);
+    for (const row of this.s.company.all(p)) {
       const e = this.entry(row.src, row.id, parents);
       if (e) out.push(e);
     }
@@ -562,7 +574,17 @@ export class HistoryQueries {
 
   /** missed.api: incoming calls to call back (directions is not a parameter of missed.api and is ignored). */
   missed(q: HistoryQuery): HistoryCall[] {
-    return this.s.missed.all({ from: q.timeFrom, to: q.timeTo, limit: q.limit, offset: q.offset }).map(toCall);
+    const p = { from: q.timeFrom, to: q.timeTo, limit: q.limit, offset: q.offset };
+    this.seek(p, { ...NO_WEIGHTS, m: 1 }, (lo, hi) => this.s.missedCount.get({ from: lo, to: hi - 1 })!.n);
+    return this.s.missed.all(p).map(toCall);
+  }
+
+  /** A deep offset becomes a later start and the few rows left to skip from it (src/db/seek.ts). */
+  private seek(p: { from: number; to: number; offset: number }, weights: Weights, exact: (lo: number, hi: number) => number): void {
+    if (p.offset < SEEK_FROM) return;
+    const at = seekByTime(p.from, p.to, p.offset, exact, (level, lo, hi) => this.s.buckets.iterate({ ...weights, level, lo, hi }));
+    p.from = at.from;
+    p.offset = at.offset;
   }
 
   /** users.api: the calls that had an operator and the operators' pauses and unpauses, by time. */
