@@ -97,6 +97,7 @@ export async function restHistoryServer(path: string): Promise<RestServer> {
       { name: 'rest missed.api page 1', path: () => `/rest/calls/missed.api?${window}` },
       { name: 'rest missed.api offset=missed/2', path: () => `/rest/calls/missed.api?${window}&offset=${Math.floor(mix.missed / 2)}` },
       { name: 'rest users.api page 1', path: () => `/rest/calls/users.api?${window}` },
+      { name: 'rest users.api offset=calls/2', path: () => `/rest/calls/users.api?${window}&offset=${deep}` },
     ],
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));

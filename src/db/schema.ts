@@ -271,7 +271,9 @@ export type CallChildRow = typeof callChildren.$inferSelect;
  * and per day (level 1) of their start, kept by triggers on calls and
  * call_children, so a deep offset is found without reading the rows before it
  * (src/db/seek.ts). c_*: final calls by direction; k_*: final children of group
- * calls by direction; missed: the calls missed.api lists.
+ * calls by direction; missed: the calls missed.api lists; u_*: final calls with
+ * an operator that are no group call, by direction, and p_*: the pause and
+ * unpause rows of operator_history, by their time (users.api).
  */
 export const callCounts = sqliteTable(
   'call_counts',
@@ -287,6 +289,12 @@ export const callCounts = sqliteTable(
     kInt: integer('k_int').notNull().default(0),
     kOther: integer('k_other').notNull().default(0),
     missed: integer('missed').notNull().default(0),
+    uIn: integer('u_in').notNull().default(0),
+    uOut: integer('u_out').notNull().default(0),
+    uInt: integer('u_int').notNull().default(0),
+    uOther: integer('u_other').notNull().default(0),
+    pPause: integer('p_pause').notNull().default(0),
+    pUnpause: integer('p_unpause').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.level, t.bucket] })],
 );

@@ -430,8 +430,30 @@ interface Weights {
   kn: 0 | 1;
   kx: 0 | 1;
   m: 0 | 1;
+  ui: 0 | 1;
+  uo: 0 | 1;
+  un: 0 | 1;
+  ux: 0 | 1;
+  p32: 0 | 1;
+  p64: 0 | 1;
 }
-const NO_WEIGHTS: Weights = { ci: 0, co: 0, cn: 0, cx: 0, ki: 0, ko: 0, kn: 0, kx: 0, m: 0 };
+const NO_WEIGHTS: Weights = { ci: 0, co: 0, cn: 0, cx: 0, ki: 0, ko: 0, kn: 0, kx: 0, m: 0, ui: 0, uo: 0, un: 0, ux: 0, p32: 0, p64: 0 };
+
+/**
+ * users.api's rows: calls with an operator (not the parents of group calls: their children are
+ * listed), the children, and the pause / unpause rows (operator_history.pause, set by a trigger
+ * when the row is written; migration 0008).
+ */
+const USERS = `SELECT 0 AS src, c.id AS id, c.created_at AS t FROM calls c INDEXED BY calls_created
+           WHERE @calls = 1 AND ${WINDOW} AND c.group_kind IS NULL AND (c.sip IS NOT NULL OR (c.operators IS NOT NULL AND c.operators <> '[]'))
+         UNION ALL
+         SELECT 2 AS src, k.rowid AS id, k.created_at AS t FROM call_children k INDEXED BY call_children_created
+           WHERE @calls = 1 AND ${CHILD_WINDOW}
+         UNION ALL
+         SELECT 3 AS src, h.id AS id, h.time AS t FROM operator_history h INDEXED BY operator_history_pauses
+           WHERE h.time >= @from AND h.time <= @to AND h.pause IS NOT NULL AND ((@p32 = 1 AND h.pause = 32) OR (@p64 = 1 AND h.pause = 64))`;
+
+type UsersParams = Params & { calls: 0 | 1; p32: 0 | 1; p64: 0 | 1 };
 
 interface Params {
   from: number;
@@ -450,12 +472,13 @@ export class HistoryQueries {
   private readonly s: {
     company: Statement<[Params], { src: number; id: number }>;
     missed: Statement<[Omit<Params, 'all' | 'd1' | 'd2' | 'd4'>], RawCall>;
-    users: Statement<[Params & { calls: 0 | 1; p32: 0 | 1; p64: 0 | 1 }], { src: number; id: number }>;
+    users: Statement<[UsersParams], { src: number; id: number }>;
     call: Statement<[number], RawCall>;
     child: Statement<[number], RawChild>;
     pause: Statement<[number], { id: number; sip: string; status: string; time: number; reason: string }>;
     companyCount: Statement<[Params], { n: number }>;
     missedCount: Statement<[{ from: number; to: number }], { n: number }>;
+    usersCount: Statement<[UsersParams], { n: number }>;
     buckets: Statement<[Weights & { level: 0 | 1; lo: number; hi: number }], { bucket: number; n: number }>;
   };
 
@@ -487,17 +510,8 @@ export class HistoryQueries {
       // Calls with an operator (not the parents of group calls: their children are listed), the
       // children, and the pauses, merged by time (then id, then calls before children before
       // pauses), each side read in order along its own index: no sort, however wide the window.
-      users: c.prepare(
-        `SELECT 0 AS src, c.id AS id, c.created_at AS t FROM calls c INDEXED BY calls_created
-           WHERE @calls = 1 AND ${WINDOW} AND c.group_kind IS NULL AND (c.sip IS NOT NULL OR (c.operators IS NOT NULL AND c.operators <> '[]'))
-         UNION ALL
-         SELECT 2 AS src, k.rowid AS id, k.created_at AS t FROM call_children k INDEXED BY call_children_created
-           WHERE @calls = 1 AND ${CHILD_WINDOW}
-         UNION ALL
-         SELECT 3 AS src, h.id AS id, h.time AS t FROM operator_history h INDEXED BY operator_history_pauses
-           WHERE h.time >= @from AND h.time <= @to AND h.pause IS NOT NULL AND ((@p32 = 1 AND h.pause = 32) OR (@p64 = 1 AND h.pause = 64))
-         ORDER BY t, id, src LIMIT @limit OFFSET @offset`,
-      ),
+      users: c.prepare(`${USERS}
+         ORDER BY t, id, src LIMIT @limit OFFSET @offset`),
       call: c.prepare(`SELECT ${CALL_COLUMNS} FROM calls c WHERE c.id = ?`),
       child: c.prepare(
         `SELECT uuid, call_id AS callId, uniqueid, sip, created_at AS createdAt, answer_at AS answerAt, ended_at AS endedAt,
@@ -511,8 +525,10 @@ export class HistoryQueries {
            + (SELECT count(*) FROM call_children k INDEXED BY call_children_created WHERE ${CHILD_WINDOW}) AS n`,
       ),
       missedCount: c.prepare(`SELECT count(*) AS n FROM calls c INDEXED BY calls_missed WHERE ${MISSED_WINDOW}`),
+      usersCount: c.prepare(`SELECT count(*) AS n FROM (${USERS})`),
       buckets: c.prepare(
-        `SELECT bucket, @ci * c_in + @co * c_out + @cn * c_int + @cx * c_other + @ki * k_in + @ko * k_out + @kn * k_int + @kx * k_other + @m * missed AS n
+        `SELECT bucket, @ci * c_in + @co * c_out + @cn * c_int + @cx * c_other + @ki * k_in + @ko * k_out + @kn * k_int + @kx * k_other + @m * missed
+           + @ui * u_in + @uo * u_out + @un * u_int + @ux * u_other + @p32 * p_pause + @p64 * p_unpause AS n
          FROM call_counts WHERE level = @level AND bucket >= @lo AND bucket < @hi ORDER BY bucket`,
       ),
     };
@@ -564,7 +580,7 @@ export class HistoryQueries {
     const all = p.all === 1 ? 1 : 0;
     const has = (d: string): 0 | 1 => (all === 1 || p.d1 === d || p.d2 === d || p.d4 === d ? 1 : 0);
     const [i, o, n] = [has('incoming'), has('outgoing'), has('internal')];
-    this.seek(p, { ci: i, co: o, cn: n, cx: all, ki: i, ko: o, kn: n, kx: all, m: 0 }, (lo, hi) => this.s.companyCount.get({ ...p, from: lo, to: hi - 1 })!.n);
+    this.seek(p, { ...NO_WEIGHTS, ci: i, co: o, cn: n, cx: all, ki: i, ko: o, kn: n, kx: all }, (lo, hi) => this.s.companyCount.get({ ...p, from: lo, to: hi - 1 })!.n);
     for (const row of this.s.company.all(p)) {
       const e = this.entry(row.src, row.id, parents);
       if (e) out.push(e);
@@ -596,7 +612,11 @@ export class HistoryQueries {
     const p64 = d === undefined || d.has(64) ? 1 : 0;
     const out: UserEntry[] = [];
     const parents = new Map<number, HistoryCall>();
-    for (const row of this.s.users.all({ ...p, calls, p32, p64 })) {
+    const up: UsersParams = { ...p, calls, p32, p64 };
+    const has = (dir: string): 0 | 1 => (calls === 1 && (p.all === 1 || p.d1 === dir || p.d2 === dir || p.d4 === dir) ? 1 : 0);
+    const [i, o, n, x] = [has('incoming'), has('outgoing'), has('internal'), calls === 1 ? p.all : 0];
+    this.seek(up, { ...NO_WEIGHTS, ui: i, uo: o, un: n, ux: x, ki: i, ko: o, kn: n, kx: x, p32, p64 }, (lo, hi) => this.s.usersCount.get({ ...up, from: lo, to: hi - 1 })!.n);
+    for (const row of this.s.users.all(up)) {
       if (row.src !== 3) {
         const e = this.entry(row.src, row.id, parents);
         if (e) out.push(e);

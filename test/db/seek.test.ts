@@ -98,22 +98,37 @@ describe('the counts on a real database', () => {
     dir = mkdtempSync(join(tmpdir(), 'callbridge-seek-'));
     db = openDatabase(join(dir, 'c.db'));
     const raw = db.$client;
-    const ins = raw.prepare(`INSERT INTO calls (origin, direction, phone, status, final, created_at, answered_at, client_answer_at) VALUES ('pbx', ?, ?, ?, ?, ?, ?, ?)`);
+    const ins = raw.prepare(
+      `INSERT INTO calls (origin, direction, phone, status, final, created_at, answered_at, client_answer_at, sip, operators, group_kind) VALUES ('pbx', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     const insChild = raw.prepare(`INSERT INTO call_children (uuid, call_id, uniqueid, sip, created_at, final, direction) VALUES (?, ?, ?, '101', ?, ?, ?)`);
     const insStatus = raw.prepare(`INSERT INTO call_statuses (call_id, status, time, details) VALUES (?, 'CALL', ?, '{}')`);
     const insRec = raw.prepare(`INSERT INTO recordings (call_id, name, file, format, started_at) VALUES (?, 'r', '/r.wav', 'wav', ?)`);
-    const insHistory = raw.prepare(`INSERT INTO operator_history (sip, status, previous_status, reason, time) VALUES (?, 'inuse', 'online', 'x', ?)`);
+    const insHistory = raw.prepare(`INSERT INTO operator_history (sip, status, previous_status, reason, time) VALUES (?, ?, ?, 'x', ?)`);
+    const last = new Map<string, string | null>();
     raw.transaction(() => {
       for (let i = 0; i < 3000; i++) {
         // three days, in bursts so that hours hold from 0 to hundreds of rows; some on exact hour boundaries
         const t = rnd() < 0.05 ? T0 + Math.floor(rnd() * 72) * HOUR_MS - (T0 % HOUR_MS) : T0 + Math.floor(rnd() ** 2 * 3 * DAY_MS);
         const status = pick(STATUS);
         const answered = status === 'FINISH' && rnd() < 0.8 ? t + 1000 : null;
-        const id = Number(ins.run(pick(DIRS), pick(PHONES), status, rnd() < 0.9 ? 1 : 0, t, answered, rnd() < 0.1 ? t + 900 : null).lastInsertRowid);
+        const [sip, operators, group] = pick([
+          ['101', '["101"]', null],
+          [null, '["102","103"]', null],
+          [null, null, null],
+          [null, '[]', null],
+          [null, '["101","102"]', 'ringgroup'],
+        ] as const);
+        const id = Number(ins.run(pick(DIRS), pick(PHONES), status, rnd() < 0.9 ? 1 : 0, t, answered, rnd() < 0.1 ? t + 900 : null, sip, operators, group).lastInsertRowid);
         if (rnd() < 0.2) for (let k = 0; k < 2; k++) insChild.run(`u-${id}-${k}`, id, `${id}.${k}`, t + k, rnd() < 0.9 ? 1 : 0, pick(DIRS));
         for (let k = 0; k < 3; k++) insStatus.run(id, t + k);
         if (rnd() < 0.7) insRec.run(id, t);
-        insHistory.run(pick(['101', '102', '102', '103']), t);
+        // presence walks through online, inuse, away and offline, so that pauses, calls while paused and unpauses occur
+        const who = pick(['101', '102', '102', '103']);
+        const before = last.get(who) ?? null;
+        const next = pick(['online', 'inuse', 'away', 'offline', 'inuse', 'online'].filter((x) => x !== before));
+        insHistory.run(who, next, before, t);
+        last.set(who, next);
       }
     })();
     // then changes of every kind the triggers follow
@@ -122,7 +137,7 @@ describe('the counts on a real database', () => {
       const id = 1 + Math.floor(rnd() * n);
       const what = Math.floor(rnd() * 7);
       if (what === 0) raw.prepare('UPDATE calls SET final = 1 - final WHERE id = ?').run(id);
-      else if (what === 1) raw.prepare('UPDATE calls SET direction = ? WHERE id = ?').run(pick(DIRS), id);
+      else if (what === 1) raw.prepare('UPDATE calls SET direction = ?, sip = ?, group_kind = ? WHERE id = ?').run(pick(DIRS), pick(['101', null]), pick(['queue', null]), id);
       else if (what === 2) raw.prepare('UPDATE calls SET phone = ? WHERE id = ?').run(pick(PHONES), id);
       else if (what === 3) raw.prepare('UPDATE calls SET answered_at = created_at + 5, status = ? WHERE id = ?').run(pick(STATUS), id);
       else if (what === 4) raw.prepare('UPDATE calls SET created_at = created_at + ? WHERE id = ?').run(Math.floor(rnd() * 2 * HOUR_MS), id);
@@ -147,23 +162,32 @@ describe('the counts on a real database', () => {
 
   it('call_counts equals a count of the rows, per hour and per day', () => {
     const raw = db.$client;
+    const userCase = (d: string) =>
+      `sum(CASE WHEN c.final = 1 AND c.direction = '${d}' AND c.group_kind IS NULL AND (c.sip IS NOT NULL OR (c.operators IS NOT NULL AND c.operators <> '[]')) THEN 1 ELSE 0 END)`;
     const dirCase = (t: string, d: string) => `sum(CASE WHEN ${t}.final = 1 AND ${t}.direction = '${d}' THEN 1 ELSE 0 END)`;
     for (const [level, size] of [
       [0, HOUR_MS],
       [1, DAY_MS],
     ] as const) {
       const kept = raw
-        .prepare(`SELECT bucket, c_in, c_out, c_int, k_in, k_out, k_int, missed FROM call_counts WHERE level = ? AND (c_in + c_out + c_int + c_other + k_in + k_out + k_int + k_other + missed) <> 0 ORDER BY bucket`)
+        .prepare(
+          `SELECT bucket, c_in, c_out, c_int, k_in, k_out, k_int, missed, u_in, u_out, u_int, p_pause, p_unpause FROM call_counts
+           WHERE level = ? AND (c_in + c_out + c_int + c_other + k_in + k_out + k_int + k_other + missed + u_in + u_out + u_int + u_other + p_pause + p_unpause) <> 0 ORDER BY bucket`,
+        )
         .all(level);
       const counted = raw
         .prepare(
-          `SELECT bucket, sum(c_in) AS c_in, sum(c_out) AS c_out, sum(c_int) AS c_int, sum(k_in) AS k_in, sum(k_out) AS k_out, sum(k_int) AS k_int, sum(missed) AS missed FROM (
+          `SELECT bucket, sum(c_in) AS c_in, sum(c_out) AS c_out, sum(c_int) AS c_int, sum(k_in) AS k_in, sum(k_out) AS k_out, sum(k_int) AS k_int, sum(missed) AS missed,
+             sum(u_in) AS u_in, sum(u_out) AS u_out, sum(u_int) AS u_int, sum(p_pause) AS p_pause, sum(p_unpause) AS p_unpause FROM (
              SELECT c.created_at / ${size} AS bucket, ${dirCase('c', 'incoming')} AS c_in, ${dirCase('c', 'outgoing')} AS c_out, ${dirCase('c', 'internal')} AS c_int, 0 AS k_in, 0 AS k_out, 0 AS k_int,
-               sum(CASE WHEN c.direction = 'incoming' AND c.final = 1 AND c.answered_at IS NULL AND c.client_answer_at IS NULL AND c.status <> 'FINISH' AND c.called_back = 0 AND c.phone GLOB '*[0-9]*' THEN 1 ELSE 0 END) AS missed
+               sum(CASE WHEN c.direction = 'incoming' AND c.final = 1 AND c.answered_at IS NULL AND c.client_answer_at IS NULL AND c.status <> 'FINISH' AND c.called_back = 0 AND c.phone GLOB '*[0-9]*' THEN 1 ELSE 0 END) AS missed,
+               ${userCase('incoming')} AS u_in, ${userCase('outgoing')} AS u_out, ${userCase('internal')} AS u_int, 0 AS p_pause, 0 AS p_unpause
              FROM calls c GROUP BY 1
              UNION ALL
-             SELECT k.created_at / ${size}, 0, 0, 0, ${dirCase('k', 'incoming')}, ${dirCase('k', 'outgoing')}, ${dirCase('k', 'internal')}, 0 FROM call_children k GROUP BY 1
-           ) GROUP BY bucket HAVING (c_in + c_out + c_int + k_in + k_out + k_int + missed) <> 0 ORDER BY bucket`,
+             SELECT k.created_at / ${size}, 0, 0, 0, ${dirCase('k', 'incoming')}, ${dirCase('k', 'outgoing')}, ${dirCase('k', 'internal')}, 0, 0, 0, 0, 0, 0 FROM call_children k GROUP BY 1
+             UNION ALL
+             SELECT h.time / ${size}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sum(CASE WHEN h.pause = 32 THEN 1 ELSE 0 END), sum(CASE WHEN h.pause = 64 THEN 1 ELSE 0 END) FROM operator_history h GROUP BY 1
+           ) GROUP BY bucket HAVING (c_in + c_out + c_int + k_in + k_out + k_int + missed + u_in + u_out + u_int + p_pause + p_unpause) <> 0 ORDER BY bucket`,
         )
         .all();
       expect(kept.length).toBeGreaterThan(level === 0 ? 40 : 3);
@@ -203,6 +227,10 @@ describe('the counts on a real database', () => {
       [T0 + 3 * HOUR_MS, T0 + 3 * HOUR_MS + 59 * 60_000],
     ] as const;
     let deep = 0;
+    const childKey = (rowid: number) => {
+      const k = raw.prepare('SELECT call_id AS c, uniqueid AS u FROM call_children WHERE rowid = ?').get(rowid) as { c: number; u: string };
+      return `${k.c}.${k.u}`;
+    };
     for (const [from, to] of windows) {
       const total = (company.all({ from, to, all: 1, d1: null, d2: null, d4: null, limit: 1_000_000, offset: 0 }) as unknown[]).length;
       for (const directions of [undefined, new Set<LgDirection>([4]), new Set<LgDirection>([1, 2])]) {
@@ -216,13 +244,30 @@ describe('the counts on a real database', () => {
           if (offset >= 1024 && want.length > 0) deep++;
         }
       }
+      const users = raw.prepare(q.sql.users);
+      for (const directions of [undefined, new Set<LgDirection>([4, 32]), new Set<LgDirection>([64]), new Set<LgDirection>([1, 2])]) {
+        const d = directions ? (['internal', 'outgoing', 'incoming'] as const).filter((_, i) => directions.has((1 << i) as LgDirection)) : [];
+        const params = (offset: number, limit: number) => ({
+          from, to, all: directions ? 0 : 1, d1: d[0] ?? null, d2: d[1] ?? null, d4: d[2] ?? null, limit, offset,
+          calls: !directions || d.length > 0 ? 1 : 0, p32: !directions || directions.has(32) ? 1 : 0, p64: !directions || directions.has(64) ? 1 : 0,
+        });
+        const total = (users.all(params(0, 1_000_000)) as unknown[]).length;
+        for (const offset of [0, 1024, 1100, Math.floor(total / 2), total - 3, total + 1].filter((o) => o >= 0)) {
+          const want = (users.all(params(offset, 50)) as Array<{ src: number; id: number }>).map((r) => (r.src === 3 ? `3:${r.id}` : r.src === 0 ? `0:${r.id}` : `2:${childKey(r.id)}`));
+          const got = q.users({ timeFrom: from, timeTo: to, limit: 50, offset, directions }).map((e) =>
+            e.kind === 'call' ? `0:${e.call.id}` : e.kind === 'child' ? `2:${e.child.callId}.${e.child.uniqueid}` : `3:${e.id}`,
+          );
+          expect(got, `users ${from}-${to} offset ${offset} ${[...(directions ?? [])]}`).toEqual(want);
+          if (offset >= 1024 && want.length > 0) deep++;
+        }
+      }
       const missedTotal = (missed.all({ from, to, limit: 1_000_000, offset: 0 }) as unknown[]).length;
       for (const offset of [0, 3, Math.floor(missedTotal / 2), missedTotal - 1, missedTotal]) {
         const want = (missed.all({ from, to, limit: 5, offset }) as Array<{ id: number }>).map((r) => r.id);
         expect(q.missed({ timeFrom: from, timeTo: to, limit: 5, offset, directions: undefined }).map((c) => c.id), `missed offset ${offset}`).toEqual(want);
       }
     }
-    expect(deep).toBeGreaterThan(5);
+    expect(deep).toBeGreaterThan(10);
   });
 
   it('operatorHistory pages at any depth, of everyone and of one sip, are the pages OFFSET gives, with the true total', () => {
@@ -307,6 +352,32 @@ describe('calls.called_back, case by case', () => {
     expect(flag(missed)).toBe(1);
     run('UPDATE calls SET phone = NULL WHERE id = ?', missed);
     expect(flag(missed)).toBe(0);
+  });
+
+  it('operator_history.pause is the pause rule applied to the operator\'s row before', () => {
+    const rnd = seeded(5);
+    const raw = db.$client;
+    const ins = raw.prepare(`INSERT INTO operator_history (sip, status, previous_status, reason, time) VALUES (?, ?, ?, 'x', ?)`);
+    const last = new Map<string, string | null>();
+    for (let i = 0; i < 3000; i++) {
+      const who = ['101', '102', '103'][Math.floor(rnd() * 3)]!;
+      const before = last.get(who) ?? null;
+      const choices = ['online', 'inuse', 'away', 'offline'].filter((x) => x !== before);
+      const next = choices[Math.floor(rnd() * choices.length)]!;
+      ins.run(who, next, before, i * 1000);
+      last.set(who, next);
+    }
+    // the rule as users.api applied it to every row before migration 0008
+    const prior = `(SELECT p.previous_status FROM operator_history p WHERE p.sip = h.sip AND p.id < h.id ORDER BY p.id DESC LIMIT 1) = 'away'`;
+    const rule = `CASE WHEN h.status = 'away' AND (h.previous_status IS NULL OR h.previous_status <> 'inuse' OR NOT coalesce(${prior}, 0)) THEN 32
+      WHEN h.status = 'online' AND (h.previous_status = 'away' OR (h.previous_status = 'inuse' AND coalesce(${prior}, 0))) THEN 64 END`;
+    const rows = raw.prepare(`SELECT h.pause AS kept, ${rule} AS want FROM operator_history h ORDER BY h.id`).all() as Array<{ kept: number | null; want: number | null }>;
+    expect(rows.map((r) => r.kept)).toEqual(rows.map((r) => r.want));
+    expect(rows.filter((r) => r.want === 32).length).toBeGreaterThan(200);
+    expect(rows.filter((r) => r.want === 64).length).toBeGreaterThan(200);
+    // a call begun while paused: its end (inuse → away) is no new pause, and inuse → online after it is the unpause
+    const unpausedInCall = raw.prepare(`SELECT count(*) AS n FROM operator_history h WHERE h.status = 'online' AND h.previous_status = 'inuse' AND h.pause = 64`).get() as { n: number };
+    expect(unpausedInCall.n).toBeGreaterThan(20);
   });
 
   it('deleting the callback un-calls-back, unless another later answered call remains', () => {
