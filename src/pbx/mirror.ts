@@ -79,6 +79,20 @@ export interface MirrorCall {
   endSource?: 'cdr' | 'resync';
 }
 
+/** The fields of a channel in an AMI event, as the parser keys them, for a prefix (Dest, Transferer, …): built once per prefix. */
+const CHANNEL_FIELDS = ['uniqueid', 'channel', 'linkedid', 'context', 'exten', 'calleridnum', 'connectedlinenum', 'channelstatedesc'] as const;
+type ChannelKeys = Record<(typeof CHANNEL_FIELDS)[number], string>;
+const KEYS_BY_PREFIX = new Map<string, ChannelKeys>();
+function keysOf(prefix: string): ChannelKeys {
+  let k = KEYS_BY_PREFIX.get(prefix);
+  if (!k) {
+    const p = prefix.toLowerCase();
+    k = Object.fromEntries(CHANNEL_FIELDS.map((n) => [n, `${p}${n}`])) as ChannelKeys;
+    KEYS_BY_PREFIX.set(prefix, k);
+  }
+  return k;
+}
+
 const f = (m: AmiMessage, k: string): string | undefined => {
   const v = m[k];
   return Array.isArray(v) ? v[0] : v;
@@ -299,14 +313,14 @@ export class ChannelMirror {
 
   /** The channel an event is about (prefix '' or 'Dest', 'Transferer', …), created or moved as the event says. */
   private channelOf(m: AmiMessage, prefix: string, at: number): MirrorChannel | undefined {
-    const p = prefix.toLowerCase();
-    const uniqueid = f(m, `${p}uniqueid`);
-    const name = f(m, `${p}channel`);
+    const k = keysOf(prefix);
+    const uniqueid = f(m, k.uniqueid);
+    const name = f(m, k.channel);
     if (!uniqueid || !name) return undefined;
-    const linkedid = f(m, `${p}linkedid`) || uniqueid;
+    const linkedid = f(m, k.linkedid) || uniqueid;
     let ch = this.byUniqueid.get(uniqueid);
     if (!ch) {
-      const context = f(m, `${p}context`) ?? '';
+      const context = f(m, k.context) ?? '';
       const kind = classify(name, context, this.opts.operatorContexts);
       ch = {
         uniqueid,
@@ -315,9 +329,9 @@ export class ChannelMirror {
         kind,
         ...(kind === 'phone' || kind === 'trunk' ? { endpoint: resourceOf(name) } : {}),
         context0: context,
-        exten0: f(m, `${p}exten`) ?? '',
-        callerNum: known(f(m, `${p}calleridnum`)),
-        connectedNum: known(f(m, `${p}connectedlinenum`)),
+        exten0: f(m, k.exten) ?? '',
+        callerNum: known(f(m, k.calleridnum)),
+        connectedNum: known(f(m, k.connectedlinenum)),
         createdAt: at,
         alive: true,
       };
@@ -328,10 +342,10 @@ export class ChannelMirror {
       if (call.ended) call.ended = false;
       this.changes.push({ type: 'channel', call, ch });
       // A call coming in over a trunk is a call from its first channel on (an Originate's channel starts Down instead).
-      if (!call.own && !call.open && uniqueid === linkedid && ch.kind === 'trunk' && f(m, `${p}channelstatedesc`) === 'Ring') this.open(call, at);
+      if (!call.own && !call.open && uniqueid === linkedid && ch.kind === 'trunk' && f(m, k.channelstatedesc) === 'Ring') this.open(call, at);
     } else {
-      ch.callerNum = known(f(m, `${p}calleridnum`)) || ch.callerNum;
-      ch.connectedNum = known(f(m, `${p}connectedlinenum`)) || ch.connectedNum;
+      ch.callerNum = known(f(m, k.calleridnum)) || ch.callerNum;
+      ch.connectedNum = known(f(m, k.connectedlinenum)) || ch.connectedNum;
       if (ch.linkedid !== linkedid) this.move(ch, linkedid, at);
     }
     return ch;
