@@ -18,7 +18,13 @@
  * - `HistoryQueries` selects the pages: final calls whose start (`created_at`;
  *   of a child, when its phone began to ring) lies in [timeFrom, timeTo],
  *   ordered by start then id, LIMIT/OFFSET, read along the indexes
- *   calls_created and call_children_created.
+ *   calls_created and call_children_created. A deep offset first becomes a
+ *   later start from the per-hour and per-day counts of migration 0008
+ *   (src/db/seek.ts), so a page costs about the same at any depth.
+ * - missed.api's "called back" (a later call of the same number had a
+ *   conversation) is the column calls.called_back, kept by triggers; the
+ *   pause rows of users.api are operator_history.pause, set by a trigger
+ *   when the row is written, by the rule below.
  * - `parseHistoryQuery` validates the query string; a bad value throws
  *   HistoryParamError naming the field.
  *
