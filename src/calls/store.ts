@@ -366,7 +366,7 @@ export class CallStore {
     const ids = this.db
       .select({ id: recordings.id })
       .from(recordings)
-      .where(at.below >= Number.MAX_SAFE_INTEGER ? undefined : lt(recordings.id, at.below))
+      .where(lt(recordings.id, at.below))
       .orderBy(desc(recordings.id))
       .limit(perPage)
       .offset(at.offset)

@@ -34,18 +34,14 @@ export class FastHistogram<L extends string> {
   /** The observer of one label set (kept: call it once per set and reuse it). */
   labels(values: Record<L, string>): (value: number) => void {
     const s = this.seriesOf(values);
-    const bounds = this.upperBounds;
-    return (value: number) => {
-      let i = 0;
-      while (i < bounds.length && value > bounds[i]!) i++;
-      s.counts[i]!++;
-      s.sum += value;
-      s.count++;
-    };
+    return (value: number) => this.record(s, value);
   }
 
   observe(values: Record<L, string>, value: number): void {
-    const s = this.seriesOf(values);
+    this.record(this.seriesOf(values), value);
+  }
+
+  private record(s: Series<L>, value: number): void {
     const bounds = this.upperBounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;

@@ -90,11 +90,11 @@ export class PresenceStore {
     if (!at) return { total, rows: [] };
     const conds: SQL[] = [];
     if (sip !== undefined) conds.push(eq(operatorHistory.sip, sip));
-    if (at.below < Number.MAX_SAFE_INTEGER) conds.push(lt(operatorHistory.id, at.below));
+    conds.push(lt(operatorHistory.id, at.below));
     const rows = this.db
       .select()
       .from(operatorHistory)
-      .where(conds.length > 0 ? and(...conds) : undefined)
+      .where(and(...conds))
       .orderBy(desc(operatorHistory.id))
       .limit(p.perPage)
       .offset(at.offset)

@@ -445,6 +445,12 @@ interface Weights {
 }
 const NO_WEIGHTS: Weights = { ci: 0, co: 0, cn: 0, cx: 0, ki: 0, ko: 0, kn: 0, kx: 0, m: 0, ui: 0, uo: 0, un: 0, ux: 0, p32: 0, p64: 0 };
 
+/** Whether a query's direction filter takes incoming, outgoing, internal and other calls (the weights of call_counts' columns). */
+function directionWeights(p: Params): readonly [0 | 1, 0 | 1, 0 | 1, 0 | 1] {
+  const has = (d: string): 0 | 1 => (p.all === 1 || p.d1 === d || p.d2 === d || p.d4 === d ? 1 : 0);
+  return [has('incoming'), has('outgoing'), has('internal'), p.all];
+}
+
 /**
  * users.api's rows: calls with an operator (not the parents of group calls: their children are
  * listed), the children, and the pause / unpause rows (operator_history.pause, set by a trigger
@@ -583,10 +589,8 @@ export class HistoryQueries {
     const parents = new Map<number, HistoryCall>();
     const out: CallEntry[] = [];
     const p = this.params(q);
-    const all = p.all === 1 ? 1 : 0;
-    const has = (d: string): 0 | 1 => (all === 1 || p.d1 === d || p.d2 === d || p.d4 === d ? 1 : 0);
-    const [i, o, n] = [has('incoming'), has('outgoing'), has('internal')];
-    this.seek(p, { ...NO_WEIGHTS, ci: i, co: o, cn: n, cx: all, ki: i, ko: o, kn: n, kx: all }, (lo, hi) => this.s.companyCount.get({ ...p, from: lo, to: hi - 1 })!.n);
+    const [i, o, n, x] = directionWeights(p);
+    this.seek(p, { ...NO_WEIGHTS, ci: i, co: o, cn: n, cx: x, ki: i, ko: o, kn: n, kx: x }, (lo, hi) => this.s.companyCount.get({ ...p, from: lo, to: hi - 1 })!.n);
     for (const row of this.s.company.all(p)) {
       const e = this.entry(row.src, row.id, parents);
       if (e) out.push(e);
@@ -619,8 +623,7 @@ export class HistoryQueries {
     const out: UserEntry[] = [];
     const parents = new Map<number, HistoryCall>();
     const up: UsersParams = { ...p, calls, p32, p64 };
-    const has = (dir: string): 0 | 1 => (calls === 1 && (p.all === 1 || p.d1 === dir || p.d2 === dir || p.d4 === dir) ? 1 : 0);
-    const [i, o, n, x] = [has('incoming'), has('outgoing'), has('internal'), calls === 1 ? p.all : 0];
+    const [i, o, n, x] = calls === 1 ? directionWeights(p) : ([0, 0, 0, 0] as const);
     this.seek(up, { ...NO_WEIGHTS, ui: i, uo: o, un: n, ux: x, ki: i, ko: o, kn: n, kx: x, p32, p64 }, (lo, hi) => this.s.usersCount.get({ ...up, from: lo, to: hi - 1 })!.n);
     for (const row of this.s.users.all(up)) {
       if (row.src !== 3) {
