@@ -1,4 +1,4 @@
-import { clientBehaviour, type RemoteBehaviour } from './cast.js';
+import type { RemoteBehaviour } from './cast.js';
 import type { World } from './world.js';
 import type { Channel, Endpoint } from './types.js';
 
@@ -24,7 +24,7 @@ export function resolveTarget(world: World, dial: string): Target | undefined {
     const m = /^([^@/]+)@([A-Za-z0-9_.-]+)$/.exec(rest);
     if (m) {
       const number = m[1]!;
-      return { kind: 'trunk', number, trunk: m[2]!, behaviour: clientBehaviour(number), dialstring: rest };
+      return { kind: 'trunk', number, trunk: m[2]!, behaviour: world.clientBehaviour(number), dialstring: rest };
     }
     const ep = world.endpoints.get(rest);
     const op = world.operators.find((o) => o.sip === rest);
@@ -38,7 +38,7 @@ export function resolveTarget(world: World, dial: string): Target | undefined {
     const ep = world.endpoints.get(number);
     const op = world.operators.find((o) => o.sip === number);
     // Local/101@from-internal rings the operator phone; anything else is an outside number
-    const behaviour: RemoteBehaviour = ep && op ? (ep.registered ? op.behaviour : { kind: 'congestion' }) : clientBehaviour(number);
+    const behaviour: RemoteBehaviour = ep && op ? (ep.registered ? op.behaviour : { kind: 'congestion' }) : world.clientBehaviour(number);
     return { kind: 'local', number, context: m[2]!, behaviour, dialstring: rest };
   }
   return undefined;

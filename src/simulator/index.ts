@@ -5,7 +5,7 @@ import { AriServer, type AriRequestInfo } from './ari-server.js';
 import { expireEndpoint, loseEndpoint, registerEndpoint, unregisterEndpoint } from './presence.js';
 import { inboundCall, internalCall, outboundCall, pauseOperator, transferCall, type InboundCallParams, type StartedCall } from './pbx-calls.js';
 import { World } from './world.js';
-import type { CastOperator } from './cast.js';
+import type { CastOperator, RemoteBehaviour } from './cast.js';
 
 /**
  * The `write =` classes asterisk-config/manager_custom.conf gives the daemon's AMI user in each
@@ -47,6 +47,8 @@ export interface SimulatorOptions {
    * as the recorded installation does (C1, C4); off by default
    */
   listTrunk?: boolean;
+  /** what a dialled client number does, replacing the cast's rule by last digit (e.g. to replay a recorded trace with its own numbers) */
+  clients?: (number: string) => RemoteBehaviour;
   logger: Logger;
 }
 
@@ -73,7 +75,7 @@ export class SimulatedAsterisk extends EventEmitter {
 
   constructor(private readonly opts: SimulatorOptions) {
     super();
-    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, monitorDir: opts.monitorDir, logger: opts.logger, extraOperators: opts.extraOperators ?? 0, operators: opts.operators, listTrunk: opts.listTrunk });
+    this.world = new World({ timeScale: opts.timeScale ?? 1, recordingsDir: opts.recordingsDir, monitorDir: opts.monitorDir, logger: opts.logger, extraOperators: opts.extraOperators ?? 0, operators: opts.operators, listTrunk: opts.listTrunk, clients: opts.clients });
     this.ami = new AmiServer({
       world: this.world,
       user: opts.amiUser,

@@ -1,4 +1,3 @@
-import { clientBehaviour } from './cast.js';
 import {
   PBX_TRUNK, RINGTIMER_DEFAULT, TALK_MS, TRUNK_RING_TIMER, dialStep, gosub, macroExtenVm, macroUserCallerid, setStep, setUserfield, sipCallId, step,
   subRecordCheck,
@@ -53,7 +52,7 @@ export function startOutbound(world: World, sip: string, number: string): Channe
   setStep(world, caller, m, 's', 2, 'OUTNUM', number);
   const data = `PJSIP/${number}@${PBX_TRUNK},${TRUNK_RING_TIMER},T`;
   dialStep(world, caller, m, 's', 3, data);
-  const behaviour = clientBehaviour(number);
+  const behaviour = world.clientBehaviour(number);
   const dialer = new Dialer(world, {
     caller, app: 'Dial', data, cdrDestination: number, cdrContext: c, timeoutMs: TRUNK_RING_TIMER * 1000,
     targets: [{ kind: 'trunk', number, behaviour }],

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from '../log.js';
-import { operatorsWith, type CastOperator } from './cast.js';
+import { clientBehaviour, operatorsWith, type CastOperator, type RemoteBehaviour } from './cast.js';
 import { bridgeRemove } from './bridging.js';
 import { finishMixMonitor } from './mixmonitor.js';
 import { castEndpoint } from './presence.js';
@@ -29,6 +29,8 @@ export interface WorldOptions {
   operators?: readonly CastOperator[];
   /** list the `clients` trunk among the PJSIP endpoints, AORs and devices, as a real installation does */
   listTrunk?: boolean;
+  /** replaces the cast's client rule (clientBehaviour in cast.ts) */
+  clients?: (number: string) => RemoteBehaviour;
 }
 
 /** Extra placement of the events around a channel's Hangup (see World.destroyChannel). */
@@ -78,6 +80,8 @@ export class World extends EventEmitter {
   processedCalls = 0;
   /** whether the PJSIP listings include the `clients` trunk (see WorldOptions.listTrunk) */
   readonly listTrunk: boolean;
+  /** what a dialled client number does (the cast's rule unless the options replace it) */
+  readonly clientBehaviour: (number: string) => RemoteBehaviour;
   /**
    * Whether a Stasis application has a websocket connected (set by the ARI front-end).
    * res_stasis refuses a channel for an app without one ("Stasis app not active").
@@ -101,6 +105,7 @@ export class World extends EventEmitter {
     this.logger = opts.logger;
     this.operators = opts.operators ? [...opts.operators] : operatorsWith(opts.extraOperators ?? 0);
     this.listTrunk = opts.listTrunk ?? false;
+    this.clientBehaviour = opts.clients ?? clientBehaviour;
     // the clients trunk is a device too, listed first by DeviceStateList (C1)
     if (this.listTrunk) this.devices.set('PJSIP/clients', 'NOT_INUSE');
     for (const op of this.operators) {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { CastOperator } from '../../src/simulator/index.js';
-import type { RemoteBehaviour } from '../../src/simulator/cast.js';
+import { clientBehaviour, type RemoteBehaviour } from '../../src/simulator/cast.js';
 import { ARI_PASSWORD, ARI_USER, RawAmi, sleep, startSim, until, type Running } from './helpers.js';
 
 /**
@@ -10,8 +10,13 @@ import { ARI_PASSWORD, ARI_USER, RawAmi, sleep, startSim, until, type Running } 
  * simulator the way the recorder drove the real Asterisk: the same AMI actions and ARI
  * requests at the same moments, with the reference installation's phones (1000 registered,
  * 1001 and 1002 not) instead of the standard cast. Client numbers pick the client's
- * behaviour by their last digit, as everywhere in the simulator.
+ * behaviour by their last digit, as everywhere in the simulator, except the recorder's own
+ * client number (LAB_CLIENT): a scenario started with `client` gives it that behaviour, so
+ * the stream carries the recorded number (it appears in the ARI events' Stasis arguments).
  */
+
+/** The client number every A and B scenario dialled. */
+export const LAB_CLIENT = '79001234567';
 
 export const fixture = (p: string): string => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'latin1');
 
@@ -39,8 +44,9 @@ export function labCast(op1000: RemoteBehaviour = ANSWER, registered = true): Ca
 
 export const TIME_SCALE = 0.02;
 
-export async function startLab(op1000?: RemoteBehaviour, registered = true, timeScale = TIME_SCALE): Promise<Running> {
-  return startSim({ timeScale, operators: labCast(op1000, registered), listTrunk: true });
+export async function startLab(op1000?: RemoteBehaviour, registered = true, timeScale = TIME_SCALE, client?: RemoteBehaviour): Promise<Running> {
+  const clients = client ? (n: string) => (n === LAB_CLIENT ? client : clientBehaviour(n)) : undefined;
+  return startSim({ timeScale, operators: labCast(op1000, registered), listTrunk: true, ...(clients ? { clients } : {}) });
 }
 
 /** An AMI session logged in like the recorder (ActionID rec-1, all events). */
