@@ -16,6 +16,7 @@ import { AmiClient, EVENT_CLASSES, EVENT_FILTERS, FILTERED_EVENTS } from './aste
 import { field } from './asterisk/ami/message.js';
 import { AriClient } from './asterisk/ari/index.js';
 import { SimulatedAsterisk, amiWriteClasses } from './simulator/index.js';
+import { AnswerGate } from './http/answer-gate.js';
 import { createApp, type ApiMethod, type Env, type RouteGroup } from './http/app.js';
 import type { Hono } from 'hono';
 import { Metrics, metricsRoutes } from './metrics/index.js';
@@ -168,7 +169,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const callSettings = callSettingsClient(outbox.connectors, log.child({ component: 'connectors' }));
   // the caller name on the operator's phone: the CRM's (call.settings), else the contact book's
   const callerName = async (phone: string) => (callSettings ? ((await callSettings.lookup(phone)).name ?? undefined) : undefined) ?? contacts.callerName(phone);
-  const calls = new CallService(callStore, presence, controller, settings, callLog, Date.now, outbox.enabled ? outbox : undefined, callerName);
+  // calls accepted by a burst of makeCall requests are placed once the burst is answered
+  const answers = new AnswerGate();
+  const calls = new CallService(callStore, presence, controller, settings, callLog, Date.now, outbox.enabled ? outbox : undefined, callerName, (task) =>
+    answers.after(task),
+  );
   const pbxCalls = new PbxCallService(
     amiClient,
     callStore,
@@ -272,6 +277,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     routes,
     onResponse: metrics.onResponse,
     commitGuard: () => commitGuard(db.$client),
+    answerGate: answers,
   });
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
   let port: number;

@@ -74,6 +74,8 @@ export class CallService extends EventEmitter {
     private readonly tap?: CallTap,
     /** the caller name to show the operator for a client's number (CRM call.settings), already safe for a CallerID */
     private readonly callerName?: (phone: string) => Promise<string | undefined>,
+    /** when an accepted call is handed to the controller: by default on the next turn; the daemon waits for the HTTP answers in progress (src/http/answer-gate.ts) */
+    private readonly later: (task: () => void) => void = setImmediate,
   ) {
     super();
   }
@@ -134,8 +136,9 @@ export class CallService extends EventEmitter {
     const at = this.now();
     const first: StatusStep = { status: 'CALL', details: { sip: input.sip, phone: input.phone } };
     // The originate goes out once the call is committed (a call the database never took is not placed, and
-    // the request is answered with an error: src/http/app.ts), on the turn after: with many requests at
-    // once, the answers of the batch leave first, then the originates. Until the controller has the call,
+    // the request is answered with an error: src/http/app.ts), on a later turn: in the daemon once the HTTP
+    // answers in progress have left (src/http/answer-gate.ts), so a burst of requests is answered before
+    // its calls are placed. Until the controller has the call,
     // reconciliation leaves it alone (no channel yet is no sign of a lost call).
     let id = 0;
     const row: CallRow = this.written(
@@ -149,7 +152,7 @@ export class CallService extends EventEmitter {
       (r) => this.tap?.written(r.id, undefined, [{ ...first, at }], at),
       (r) => {
         this.announce(r, [first], at);
-        setImmediate(() => this.originate(r.id, this.startOf(r), input.phone));
+        this.later(() => this.originate(r.id, this.startOf(r), input.phone));
       },
       () => this.starting.delete(id),
     );

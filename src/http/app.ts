@@ -70,6 +70,8 @@ export interface AppOptions {
    * meanwhile: an answer leaves only once what it wrote, or read, is on disk.
    */
   commitGuard?: () => () => Promise<boolean>;
+  /** told when a request arrives and when its answer is ready (src/http/answer-gate.ts) */
+  answerGate?: { begin(): void; end(): void };
 }
 
 function pathname(url: string): string {
@@ -99,6 +101,18 @@ export function createApp(opts: AppOptions): Hono<Env> {
   for (const m of opts.methods) for (const n of m.names) methods.set(n.toLowerCase(), m);
 
   const fail = (c: Context<Env>, err: ApiError) => send(c, err.toBody(), err.status);
+
+  const gate = opts.answerGate;
+  if (gate) {
+    app.use(async (_c, next) => {
+      gate.begin();
+      try {
+        await next();
+      } finally {
+        gate.end();
+      }
+    });
+  }
 
   const guard = opts.commitGuard;
   if (guard) {
