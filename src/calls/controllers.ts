@@ -155,7 +155,10 @@ export class AmiCallController implements CallController {
     } catch (err) {
       tracker.forget(s.callId);
       const reason = err instanceof AmiError ? `${err.code}: ${err.message}` : (err as Error).message;
-      sink.event(s.callId, { type: 'operator_failed', outcome: 'error', reason: `Originate failed: ${reason}` });
+      // the AMI user's write classes lack "originate": say where that is set (manager.conf reports nothing else)
+      const hint = /permission denied/i.test(reason) ? ' (the AMI user needs write = originate,call,reporting in AMI control mode: see asterisk-config/manager_custom.conf)' : '';
+      if (hint) this.log.error({ call_id: s.callId }, `Asterisk refused Originate to the AMI user${hint}`);
+      sink.event(s.callId, { type: 'operator_failed', outcome: 'error', reason: `Originate failed: ${reason}${hint}` });
     }
   }
 

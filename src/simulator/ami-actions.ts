@@ -20,6 +20,47 @@ function uptimeSeconds(server: AmiServer): string {
   return String(Math.floor((Date.now() - server.world.startedAt.getTime()) / 1000));
 }
 
+/**
+ * The write classes an action needs, any one of them, as Asterisk 22 registers the actions the
+ * simulator knows (main/manager.c, main/db.c, main/extension_state.c, res/res_manager_devicestate.c,
+ * res/res_pjsip/*.c, res/res_pjsip_registrar.c, apps/app_mixmonitor.c, apps/app_queue.c). Not listed:
+ * none needed (Ping, Events, BridgeList, BridgeInfo, QueueStatus, QueueSummary).
+ */
+const AUTHORITY: Readonly<Record<string, readonly string[]>> = {
+  hangup: ['system', 'call'],
+  setvar: ['call'],
+  getvar: ['call', 'reporting'],
+  atxfer: ['call'],
+  blindtransfer: ['call'],
+  originate: ['originate'],
+  coresettings: ['system', 'reporting'],
+  corestatus: ['system', 'reporting'],
+  coreshowchannels: ['system', 'reporting'],
+  filter: ['system'],
+  dbget: ['system', 'reporting'],
+  dbgettree: ['system', 'reporting'],
+  dbput: ['system'],
+  dbdel: ['system'],
+  dbdeltree: ['system'],
+  devicestatelist: ['call', 'reporting'],
+  extensionstatelist: ['call', 'reporting'],
+  pjsipshowendpoints: ['system'],
+  pjsipshowendpoint: ['system'],
+  pjsipshowcontacts: ['system'],
+  pjsipshowaors: ['system'],
+  pjsipshowregistrationsinbound: ['system'],
+  mixmonitor: ['system'],
+  stopmixmonitor: ['system', 'call'],
+  queuepause: ['agent'],
+};
+
+/** Whether the user's write classes (every class when unset) allow the action. */
+function permitted(server: AmiServer, name: string): boolean {
+  const need = AUTHORITY[name];
+  const write = server.opts.write;
+  return !need || !write || need.some((c) => write.includes(c));
+}
+
 /** Dispatches one action of a session, answering exactly as Asterisk 22's manager does. */
 export function handleAction(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
   const action = msg.get('Action');
@@ -36,6 +77,14 @@ export function handleAction(server: AmiServer, s: AmiSession, msg: AmiMessage):
     return;
   }
   if (!s.authenticated) {
+    s.send(response('Error', msg, [['Message', 'Permission denied']]));
+    return;
+  }
+  if (!permitted(server, name)) {
+    // manager.c process_message: the action's authority against the user's write classes
+    server.broadcast(server.securityEvent('RequestNotAllowed', s, 'Error', '1', [['AccountID', s.username]], [
+      ['RequestType', `Action: ${action}`], ['SessionTV', formatTv(s.since)],
+    ]));
     s.send(response('Error', msg, [['Message', 'Permission denied']]));
     return;
   }
@@ -94,10 +143,6 @@ function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: s
     }
     case 'filter': {
       // manager.c action_filter (write class system): Operation Add, a POSIX extended regex over the whole event ("!" excludes)
-      if (server.opts.write && !server.opts.write.includes('system')) {
-        s.send(response('Error', msg, [['Message', 'Permission denied']]));
-        return true;
-      }
       if ((msg.get('Operation') ?? '').toLowerCase() !== 'add') {
         s.send(response('Error', msg, [['Message', 'Unknown operation']]));
         return true;

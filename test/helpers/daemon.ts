@@ -38,7 +38,7 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 }
 
 export async function startHarness(
-  opts: { control?: 'ari' | 'ami'; timeScale?: number; extraOperators?: number; env?: Record<string, string>; logLevel?: string } = {},
+  opts: { control?: 'ari' | 'ami'; timeScale?: number; extraOperators?: number; env?: Record<string, string>; logLevel?: string; amiWrite?: readonly string[] } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'callbridge-test-'));
   const sim = new SimulatedAsterisk({
@@ -49,7 +49,7 @@ export async function startHarness(
     recordingsDir: join(dir, 'recordings'),
     timeScale: opts.timeScale ?? 0.05,
     extraOperators: opts.extraOperators ?? 0,
-    amiWrite: amiWriteClasses(opts.control ?? 'ari'),
+    amiWrite: opts.amiWrite ?? amiWriteClasses(opts.control ?? 'ari'),
     logger: silentLogger(),
   });
   const { amiPort, ariUrl } = await sim.start();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calls, callStatuses } from '../../src/db/schema.js';
 import { eq } from 'drizzle-orm';
 import { startHarness, waitFor, type Harness } from '../helpers/daemon.js';
+import { amiWriteClasses } from '../../src/simulator/index.js';
 
 let h: Harness;
 const amiActions: string[] = [];
@@ -114,5 +115,25 @@ describe('refusals are recorded', () => {
     expect(res.body.error.code).toBe('PBX_UNAVAILABLE');
     expect(h.daemon.db.select().from(callStatuses).where(eq(callStatuses.callId, res.body.error.call_id)).all().map((s) => s.status)).toEqual(['ERROR']);
     await waitFor('ARI back', () => h.daemon.ari!.connected, 5000);
+  });
+});
+
+describe('AMI control mode with an AMI user that may not originate', () => {
+  it('ends the call ERROR with Asterisk\'s refusal and where the write classes are set', async () => {
+    // the ARI-mode write line (system,reporting) left in manager_custom.conf
+    const m = await startHarness({ control: 'ami', amiWrite: amiWriteClasses('ari') });
+    try {
+      const res = await m.api('/api/makeCall.json?sip=101&phone=380639920000&order_id=800');
+      expect(res.status).toBe(200);
+      const id = res.body.call_id as number;
+      await waitFor('the call to end', () => m.daemon.db.select().from(calls).where(eq(calls.id, id)).get()?.final);
+      const chain = m.daemon.db.select().from(callStatuses).where(eq(callStatuses.callId, id)).all();
+      expect(chain.map((s) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'ERROR']);
+      expect((chain[2]!.details as { reason: string }).reason).toBe(
+        'Originate failed: ACTION_FAILED: Originate: Permission denied (the AMI user needs write = originate,call,reporting in AMI control mode: see asterisk-config/manager_custom.conf)',
+      );
+    } finally {
+      await m.close();
+    }
   });
 });

@@ -228,3 +228,59 @@ describe('simulated AMI', () => {
     await until(() => closed);
   });
 });
+
+describe('simulated AMI: the write classes of the AMI user (test/fixtures/permissions)', () => {
+  let run: Running;
+  const clients: RawAmi[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await run.close();
+  });
+
+  it('refuses an action the write classes do not cover exactly as Asterisk 22 does, with a RequestNotAllowed event', async () => {
+    // the ARI-mode user of asterisk-config/manager_custom.conf: write = system,reporting
+    run = await startSim({ amiWrite: ['system', 'reporting'] });
+    const spy = await RawAmi.connect(run.addrs.amiPort);
+    const c = await RawAmi.connect(run.addrs.amiPort);
+    clients.push(spy, c);
+    await spy.login();
+    await c.login();
+    const sent: Array<Array<[string, string]>> = [
+      [['Action', 'Originate'], ['ActionID', 'o1'], ['Channel', 'PJSIP/1000'], ['Context', 'callbridge-click2call'], ['Exten', '79001234567'], ['Priority', '1']],
+      [['Action', 'Setvar'], ['ActionID', 's1'], ['Variable', 'X'], ['Value', '1']],
+      [['Action', 'QueuePause'], ['ActionID', 'q1'], ['Interface', 'PJSIP/1000'], ['Paused', 'true']],
+      [['Action', 'DBGet'], ['ActionID', 'd1'], ['Family', 'callbridge-none'], ['Key', 'none']],
+    ];
+    for (const a of sent) c.send(a);
+    await c.waitFor((f) => f.get('ActionID') === 'd1');
+    const answers = c.frames().filter((f) => ['o1', 's1', 'q1', 'd1'].includes(f.get('ActionID') ?? ''));
+    const real = fixtureFrames(fixture('permissions/actions.txt'));
+    expect(answers.map((f) => f.raw)).toEqual(real.map((f) => f.raw));
+
+    await spy.waitFor((f) => f.get('Event') === 'RequestNotAllowed' && f.get('RequestType') === 'Action: QueuePause');
+    const refused = spy.frames().filter((f) => f.get('Event') === 'RequestNotAllowed');
+    const recorded = fixtureFrames(fixture('permissions/security.txt')).filter((f) => f.get('Event') === 'RequestNotAllowed');
+    expect(refused.map((f) => f.get('RequestType'))).toEqual(recorded.map((f) => f.get('RequestType')));
+    for (const f of refused) expect(f.keys()).toEqual(recorded[0]!.keys());
+    expect(refused[0]!.get('AccountID')).toBe(AMI_USER);
+    // nothing was originated
+    expect(c.frames().some((f) => f.get('Event') === 'Newchannel' || f.get('Event') === 'OriginateResponse')).toBe(false);
+  });
+
+  it('runs what the write classes cover (AMI control mode: originate, call, reporting) and refuses the PJSIP lists and Filter', async () => {
+    run = await startSim({ amiWrite: ['originate', 'call', 'reporting'] });
+    const c = await RawAmi.connect(run.addrs.amiPort);
+    clients.push(c);
+    await c.login();
+    c.send([['Action', 'Getvar'], ['ActionID', 'g1'], ['Variable', 'EPOCH']]);
+    c.send([['Action', 'PJSIPShowEndpoints'], ['ActionID', 'p1']]);
+    c.send([['Action', 'Filter'], ['ActionID', 'f1'], ['Operation', 'Add'], ['Filter', '!^Event: CEL']]);
+    c.send([['Action', 'CoreShowChannels'], ['ActionID', 'c1']]);
+    await c.waitFor((f) => f.get('ActionID') === 'c1' && f.get('Event') === 'CoreShowChannelsComplete');
+    const byId = (id: string) => c.frames().find((f) => f.get('ActionID') === id)!;
+    expect(byId('g1').get('Response')).toBe('Success');
+    expect(byId('p1').raw).toBe('Response: Error\r\nActionID: p1\r\nMessage: Permission denied');
+    expect(byId('f1').raw).toBe('Response: Error\r\nActionID: f1\r\nMessage: Permission denied');
+    expect(byId('c1').get('Response')).toBe('Success');
+  });
+});
