@@ -301,6 +301,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     (stopping ??= (async () => {
       streamHub.close(); // open event streams would keep the server from closing
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      answers.flush();
       feed.stop();
       clearInterval(reconcileTimer);
       clearInterval(sessionSweep);

@@ -68,6 +68,11 @@ export class AnswerGate {
     return { inProgress: this.inProgress, held: this.held.length };
   }
 
+  /** Runs the held tasks now (the daemon stopping: the calls accepted are placed before the links close). */
+  flush(): void {
+    if (this.held.length > 0) this.release();
+  }
+
   private release(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

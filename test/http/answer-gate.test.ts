@@ -96,6 +96,17 @@ describe('AnswerGate', () => {
     expect(errors).toEqual(['first', 'second']);
   });
 
+  it('flush runs the held tasks at once, and nothing when none is held', () => {
+    const gate = new AnswerGate(10_000);
+    const ran: string[] = [];
+    gate.flush();
+    gate.begin();
+    gate.after(() => ran.push('a'));
+    gate.flush();
+    expect(ran).toEqual(['a']);
+    expect(gate.state).toEqual({ inProgress: 1, held: 0 });
+  });
+
   it('does not count below zero', () => {
     const gate = new AnswerGate();
     gate.end();
