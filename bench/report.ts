@@ -114,11 +114,71 @@ function storeSection(s: StoreResult): string {
   ].join('\n');
 }
 
+/** The history query with the highest p99 on the large database. */
+function slowest(big: HistoryResult['sizes'][number]): { name: string; p99: number } | undefined {
+  return big.endpoints.map((e) => ({ name: e.name, p99: summarize(e.samples).p99 })).sort((a, b) => b.p99 - a.p99)[0];
+}
+
 /** The history target: every query's p99 under 20 ms on the large database. */
 function slowestLine(big: HistoryResult['sizes'][number]): string {
-  const worst = big.endpoints.map((e) => ({ name: e.name, p99: summarize(e.samples).p99 })).sort((a, b) => b.p99 - a.p99)[0];
+  const worst = slowest(big);
   if (!worst) return '';
   return `slowest p99 on ${int(big.seed.calls)} calls: ${ms(worst.p99)} ms (${worst.name}); target: every p99 under 20 ms: ${worst.p99 < 20 ? 'met' : 'NOT met'}`;
+}
+
+/** The name of the bare asterisk-manager row of the parse section (bench/parse.ts). */
+const BARE_LIBRARY = 'asterisk-manager parser alone';
+/** "Flat" memory: over the events after the first million, heap used grows less than this, and RSS less than RSS_FLAT of its value. */
+const HEAP_FLAT_BYTES = 1024 * 1024;
+const RSS_FLAT = 0.1;
+
+/**
+ * The targets of the hot-path work, each against the figures of this run: the makeCall answer's p99 at
+ * most 2× /health's, daemon CPU at most 1 ms per makeCall and 5 ms (ARI) / 3 ms (AMI) per whole call,
+ * ingest at least the bare asterisk-manager parser's rate, every history p99 under 20 ms, memory flat
+ * after the first million events. Sections that did not run are left out.
+ */
+export function targetsSection(r: Results): string {
+  const rows: string[][] = [];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  for (const m of [r.makeCallAri, r.makeCallAmi]) {
+    if (!m) continue;
+    const mode = m.mode.toUpperCase();
+    const answer = summarize(m.makeCallHttp).p99 / summarize(m.health).p99;
+    rows.push([`${mode} makeCall answer p99, ${m.concurrency} in flight, against /health's`, `${answer.toFixed(2)}x`, 'at most 2x', verdict(answer <= 2)]);
+    if (m.daemonCpuMsPerMakeCall !== undefined) {
+      rows.push([`${mode} daemon CPU per makeCall`, `${ms(m.daemonCpuMsPerMakeCall)} ms`, 'at most 1 ms', verdict(m.daemonCpuMsPerMakeCall <= 1)]);
+    }
+    const limit = m.mode === 'ari' ? 5 : 3;
+    rows.push([`${mode} daemon CPU per whole call`, `${ms(m.daemonCpuMsPerCall)} ms`, `at most ${limit} ms`, verdict(m.daemonCpuMsPerCall <= limit)]);
+  }
+  const bare = r.parse?.rows.find((x) => x.name === BARE_LIBRARY);
+  if (r.ingest && bare) {
+    const rate = r.ingest.total.events / (r.ingest.total.ms / 1000);
+    const x = rate / (bare.messages / (bare.ms / 1000));
+    rows.push(['AMI ingest end to end against the bare asterisk-manager parser', `${x.toFixed(2)}x`, 'at least 1.0x', verdict(x >= 1)]);
+  }
+  const big = r.history?.sizes[1];
+  const worst = big && slowest(big);
+  if (worst) rows.push([`slowest history p99 on ${int(big.seed.calls)} calls`, `${ms(worst.p99)} ms`, 'under 20 ms', verdict(worst.p99 < 20)]);
+  const mem = r.ingest?.memory;
+  if (mem?.afterMillion) {
+    const heap = mem.afterTotal.heapUsed - mem.afterMillion.at.heapUsed;
+    const rss = mem.afterTotal.rss - mem.afterMillion.at.rss;
+    rows.push([
+      `memory after the first million events (${int(mem.afterMillion.events)} -> ${int(r.ingest!.total.events)})`,
+      `RSS ${rss >= 0 ? '+' : ''}${mib(rss)}, heap ${heap >= 0 ? '+' : ''}${mib(heap)}`,
+      `heap < +1 MiB, RSS < +${RSS_FLAT * 100}%`,
+      verdict(heap < HEAP_FLAT_BYTES && rss < RSS_FLAT * mem.afterMillion.at.rss),
+    ]);
+  }
+  if (rows.length === 0) return '';
+  const missed = rows.filter((x) => x[3] !== 'met').length;
+  return [
+    heading('Targets'),
+    table(['target', 'this run', 'limit', ''], rows),
+    missed === 0 ? 'every target of this run met' : `${missed} of ${rows.length} targets NOT met in this run`,
+  ].join('\n');
 }
 
 function historySection(h: HistoryResult): string {
@@ -176,5 +236,7 @@ export function report(r: Results): string {
   if (r.store) parts.push(storeSection(r.store));
   if (r.ariRest) parts.push(restSection(r.ariRest));
   if (r.outbox) parts.push(outboxSection(r.outbox));
+  const targets = targetsSection(r);
+  if (targets) parts.push(targets);
   return parts.join('\n\n');
 }
