@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { SimulatedAsterisk, amiWriteClasses } from '../src/simulator/index.js';
+import { AMI_USER_EVENT_FILTERS, SimulatedAsterisk, amiWriteClasses } from '../src/simulator/index.js';
 import { silentLogger } from '../src/log.js';
 
 const CALLS = Number(process.env.CHAOS_CALLS ?? 30);
@@ -119,7 +119,7 @@ async function runScenario(mode: 'ari' | 'ami', name: string, fault: Fault): Pro
   const recordingsDir = join(dir, 'recordings');
   const sim = new SimulatedAsterisk({
     amiUser: 'callbridge', amiSecret: AMI_SECRET, ariUser: 'callbridge', ariPassword: ARI_PASSWORD,
-    recordingsDir, timeScale: TIME_SCALE, extraOperators: CALLS, amiWrite: amiWriteClasses(mode), logger: silentLogger(),
+    recordingsDir, timeScale: TIME_SCALE, extraOperators: CALLS, amiWrite: amiWriteClasses(mode), amiEventFilters: AMI_USER_EVENT_FILTERS, logger: silentLogger(),
   });
   const { amiPort, ariUrl } = await sim.start();
   const dbPath = join(dir, 'callbridge.db');

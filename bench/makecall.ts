@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../src/log.js';
-import { SimulatedAsterisk, amiWriteClasses } from '../src/simulator/index.js';
+import { AMI_USER_EVENT_FILTERS, SimulatedAsterisk, amiWriteClasses } from '../src/simulator/index.js';
 import { envInt, until } from './stats.js';
 import { progress, section } from './child.js';
 
@@ -68,6 +68,7 @@ section(async (): Promise<MakeCallResult> => {
     timeScale: TIME_SCALE,
     extraOperators: concurrency,
     amiWrite: amiWriteClasses(mode),
+    amiEventFilters: AMI_USER_EVENT_FILTERS,
     logger: silentLogger(),
   });
   const { amiPort, ariUrl } = await sim.start();

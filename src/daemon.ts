@@ -15,7 +15,7 @@ import { batchOf, commitGuard, flushWrites } from './db/batch.js';
 import { AmiClient, EVENT_CLASSES, EVENT_FILTERS, FILTERED_EVENTS } from './asterisk/ami/index.js';
 import { field } from './asterisk/ami/message.js';
 import { AriClient } from './asterisk/ari/index.js';
-import { SimulatedAsterisk, amiWriteClasses } from './simulator/index.js';
+import { AMI_USER_EVENT_FILTERS, SimulatedAsterisk, amiWriteClasses } from './simulator/index.js';
 import { AnswerGate } from './http/answer-gate.js';
 import { createApp, type ApiMethod, type Env, type RouteGroup } from './http/app.js';
 import type { Hono } from 'hono';
@@ -112,6 +112,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       timeScale: config.sim.timeScale,
       extraOperators: config.sim.extraOperators,
       amiWrite: amiWriteClasses(config.control === 'ami' ? 'ami' : 'ari'),
+      amiEventFilters: AMI_USER_EVENT_FILTERS,
       logger: log.child({ component: 'simulator' }),
     });
     const ports = await simulator.start();

@@ -3,7 +3,10 @@
  * (systemd/callbridge.service) against the code: contexts, variables, AMI
  * classes, URLs and paths the daemon expects, so they cannot drift apart.
  */
-import { amiWriteClasses } from '../src/simulator/index.js';
+import { AMI_USER_EVENT_FILTERS, amiWriteClasses } from '../src/simulator/index.js';
+import { parseEventFilterLine, passes } from '../src/simulator/ami-filters.js';
+import { TRACKER_VARIABLES } from '../src/calls/ami-tracker.js';
+import { MIRROR_VARIABLES } from '../src/pbx/mirror.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -297,6 +300,36 @@ describe('manager_custom.conf (AMI user)', () => {
   it("the simulator's AMI user has the same write classes as the file, in each mode", () => {
     expect(new Set(amiWriteClasses('ari'))).toEqual(write);
     expect(new Set(amiWriteClasses('ami'))).toEqual(amiModeWrite);
+  });
+
+  it("the eventfilter lines are the simulator's AMI_USER_EVENT_FILTERS, and each is one Asterisk 22 takes", () => {
+    const lines = user!.entries.filter((e) => e.key.startsWith('eventfilter')).map((e) => `${e.key} =${e.value ? ` ${e.value}` : ''}`);
+    expect(lines).toEqual(AMI_USER_EVENT_FILTERS);
+    for (const l of lines) expect(parseEventFilterLine(l), l).toBeDefined();
+  });
+
+  it('the event filters leave out CEL, Newexten and bookkeeping VarSets, and nothing the daemon reads', () => {
+    const filters = AMI_USER_EVENT_FILTERS.map((l) => parseEventFilterLine(l)!);
+    // a caller name that looks like a header does not decide: only the Variable line is compared
+    const varSet = (name: string) =>
+      `Event: VarSet\r\nPrivilege: dialplan,all\r\nChannel: PJSIP/1000-00000001\r\nCallerIDName: Variable: BRIDGEPEER\r\n` +
+      `Uniqueid: 1700000000.1\r\nLinkedid: 1700000000.1\r\nVariable: ${name}\r\nValue: 1\r\n\r\n`;
+    for (const v of new Set([...TRACKER_VARIABLES, ...MIRROR_VARIABLES])) {
+      for (const prefix of ['', '_', '__']) expect(passes(filters, varSet(`${prefix}${v}`)), `${prefix}${v}`).toBe(true);
+    }
+    for (const v of ['BRIDGEPEER', 'BRIDGEPVTCALLID', 'RTPAUDIOQOS', 'RTPAUDIOQOSJITTERBRIDGED', 'DIALSTATUS', 'DIALEDPEERNUMBER', 'ANSWEREDTIME_MS', 'RINGTIME', 'LOCAL(ARG1)', 'ARG2', 'ARGC', 'GOSUB_RETVAL', 'STASISSTATUS']) {
+      expect(passes(filters, varSet(v)), v).toBe(false);
+    }
+    expect(passes(filters, varSet('DIALSTATUSX'))).toBe(true); // anchored: only the names listed
+    // every other event of the recorded traces passes
+    for (const trace of ['A1', 'B1', 'C1', 'E1', 'E3', 'X1', 'Q1']) {
+      const text = readFileSync(new URL(`fixtures/${trace}/ami.txt`, import.meta.url), 'latin1');
+      for (const block of text.split('\r\n\r\n')) {
+        const name = /^Event: (\S+)/.exec(block)?.[1];
+        if (!name || name === 'VarSet') continue;
+        expect(passes(filters, `${block}\r\n\r\n`), `${trace} ${name}`).toBe(name !== 'CEL' && name !== 'Newexten');
+      }
+    }
   });
 
   it('never grants system together with originate, nor all/command/config/agi', () => {

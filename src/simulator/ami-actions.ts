@@ -6,6 +6,7 @@ import { amiOriginate } from './originate.js';
 import { pbxAction } from './ami-pbx-actions.js';
 import { dialplanAction } from './ami-dialplan.js';
 import { astdbAction } from './astdb.js';
+import { parseEventFilter, parseEventFilterLine } from './ami-filters.js';
 
 /** Classes a session may ask for with `Events:`; `on` means all of them. */
 function parseEvents(v: string | undefined): AmiSession['events'] {
@@ -110,6 +111,10 @@ function login(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
     s.authenticated = true;
     s.username = username;
     s.events = parseEvents(msg.get('Events'));
+    for (const line of server.opts.eventFilters ?? []) {
+      const f = parseEventFilterLine(line);
+      if (f) s.filters.push(f);
+    }
     s.send(response('Success', msg, [['Message', 'Authentication accepted']]));
     const up = uptimeSeconds(server);
     if (s.wants(['system'])) {
@@ -147,14 +152,13 @@ function commonAction(server: AmiServer, s: AmiSession, msg: AmiMessage, name: s
         s.send(response('Error', msg, [['Message', 'Unknown operation']]));
         return true;
       }
-      const raw = msg.get('Filter') ?? '';
-      const exclude = raw.startsWith('!');
-      const re = posixRegex(exclude ? raw.slice(1) : raw);
-      if (!re) {
+      const criteria = msg.get('MatchCriteria');
+      const filter = parseEventFilter(criteria ? `eventfilter(${criteria})` : 'eventfilter', msg.get('Filter') ?? '');
+      if (!filter) {
         s.send(response('Error', msg, [['Message', 'Filter did not compile.  Check the syntax of the filter given.']]));
         return true;
       }
-      (exclude ? s.filters.exclude : s.filters.include).push(re);
+      s.filters.push(filter);
       s.send(response('Success', msg, [['Message', 'Success']]));
       return true;
     }
@@ -291,13 +295,3 @@ function originate(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
   });
 }
 
-/** A POSIX extended regex (regcomp REG_EXTENDED, no REG_NEWLINE: `^` is the start of the event) as a JS RegExp, the bracket classes translated; undefined when it does not compile. */
-function posixRegex(source: string): RegExp | undefined {
-  const classes: Record<string, string> = { space: '\\s', digit: '0-9', alpha: 'A-Za-z', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', punct: '!-/:-@\\[-`{-~', xdigit: '0-9A-Fa-f', blank: ' \\t' };
-  const js = source.replace(/\[:([a-z]+):\]/g, (m, name: string) => classes[name] ?? m);
-  try {
-    return new RegExp(js);
-  } catch {
-    return undefined;
-  }
-}

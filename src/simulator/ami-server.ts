@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { frame, formatTv, renderAmiEvent, type AmiEvent, type Headers } from './ami-format.js';
 import { handleAction } from './ami-actions.js';
+import { passes, type EventFilter } from './ami-filters.js';
 import type { World } from './world.js';
 import type { SimEvent } from './types.js';
 
@@ -51,8 +52,8 @@ export class AmiSession {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(text);
   }
 
-  /** the session's event filters (AMI `Filter`, Operation Add): `include`, and `exclude` for a filter given with `!` */
-  readonly filters: { include: RegExp[]; exclude: RegExp[] } = { include: [], exclude: [] };
+  /** the session's event filters: the user's `eventfilter` lines (given at login), then AMI `Filter` actions */
+  readonly filters: EventFilter[] = [];
 
   wants(classes: string[], text?: string): boolean {
     if (!this.authenticated || this.closing) return false;
@@ -66,9 +67,7 @@ export class AmiSession {
 
   /** manager.c's should_send_event: include filters first (none: all pass), then exclude filters. */
   private passes(text: string): boolean {
-    const { include, exclude } = this.filters;
-    if (include.length > 0 && !include.some((r) => r.test(text))) return false;
-    return !exclude.some((r) => r.test(text));
+    return passes(this.filters, text);
   }
 
   localAddress(): string {
@@ -83,6 +82,8 @@ export class AmiSession {
 export interface AmiServerOptions {
   /** the user's `write =` classes (manager.conf); undefined: every class. Filter needs `system`, as in manager.c */
   write?: readonly string[];
+  /** the user's `eventfilter` lines of manager.conf (`eventfilter(...) = ...`), applied to each of its sessions */
+  eventFilters?: readonly string[];
   world: World;
   user: string;
   secret: string;

@@ -16,6 +16,21 @@ export function amiWriteClasses(control: 'ari' | 'ami'): readonly string[] {
   return control === 'ami' ? ['originate', 'call', 'reporting'] : ['system', 'reporting'];
 }
 
+/**
+ * The `eventfilter` lines of asterisk-config/manager_custom.conf (in both control modes): Asterisk
+ * leaves out, for the daemon's user, the events nothing in the daemon reads (CEL, Newexten, and the
+ * VarSet events of Asterisk's own bookkeeping variables). test/config-files.test.ts holds the
+ * shipped file to this list.
+ */
+export const AMI_USER_EVENT_FILTERS: readonly string[] = [
+  'eventfilter(action(exclude),name(CEL)) =',
+  'eventfilter(action(exclude),name(Newexten)) =',
+  'eventfilter(action(exclude),name(VarSet),header(Variable),method(starts_with)) = BRIDGEP',
+  'eventfilter(action(exclude),name(VarSet),header(Variable),method(starts_with)) = RTPAUDIOQOS',
+  'eventfilter(action(exclude),name(VarSet),header(Variable),method(starts_with)) = LOCAL(',
+  'eventfilter(action(exclude),name(VarSet),header(Variable),method(regex)) = ^(DIALSTATUS|DIALEDPEER(NAME|NUMBER)|(ANSWERED|DIALED|RING|PROGRESS)TIME(_MS)?|ARG[0-9]+|ARGC|GOSUB_RETVAL|STASISSTATUS)$',
+];
+
 export interface SimulatorOptions {
   /** default 127.0.0.1 */
   host?: string;
@@ -36,6 +51,8 @@ export interface SimulatorOptions {
    * originate,call,reporting: Filter is then refused); default every class
    */
   amiWrite?: readonly string[];
+  /** the AMI user's `eventfilter` lines (manager.conf), e.g. AMI_USER_EVENT_FILTERS; default none */
+  amiEventFilters?: readonly string[];
   /** multiplies every cast delay and client-requested ring timeout (1 = real time) */
   timeScale?: number;
   /** more operators 201, 202, … behaving like 101 (for load tests); default 0 */
@@ -81,6 +98,7 @@ export class SimulatedAsterisk extends EventEmitter {
       user: opts.amiUser,
       secret: opts.amiSecret,
       ...(opts.amiWrite ? { write: opts.amiWrite } : {}),
+      ...(opts.amiEventFilters ? { eventFilters: opts.amiEventFilters } : {}),
       logger: opts.logger,
       onAction: (msg) => this.emit('amiAction', { fields: msg.fields(), raw: msg.raw }),
     });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import { SimulatedAsterisk, amiWriteClasses } from '../../src/simulator/index.js';
+import { AMI_USER_EVENT_FILTERS, SimulatedAsterisk, amiWriteClasses } from '../../src/simulator/index.js';
 
 export const AMI_SECRET = 'sim-ami-secret-0123';
 export const ARI_PASSWORD = 'sim-ari-password-0123';
@@ -50,6 +50,7 @@ export async function startHarness(
     timeScale: opts.timeScale ?? 0.05,
     extraOperators: opts.extraOperators ?? 0,
     amiWrite: opts.amiWrite ?? amiWriteClasses(opts.control ?? 'ari'),
+    amiEventFilters: AMI_USER_EVENT_FILTERS,
     logger: silentLogger(),
   });
   const { amiPort, ariUrl } = await sim.start();

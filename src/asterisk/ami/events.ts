@@ -14,7 +14,9 @@
  * class, one per CEL record when cel.conf enables the manager backend) and `Newexten` (dialplan class,
  * one per dialplan step). They are excluded with the `Filter` action (`!` = exclude), which needs
  * `write = system` for the AMI user (the shipped manager_custom.conf has it); without it Asterisk
- * refuses the filter and the events simply arrive.
+ * refuses the filter and the events simply arrive. The shipped manager_custom.conf also has them left
+ * out for the user by `eventfilter` lines, with the VarSet events of Asterisk's bookkeeping variables
+ * (AMI_USER_EVENT_FILTERS in src/simulator/index.ts): that works in AMI control mode too.
  *
  * Classes are those of Asterisk's own event documentation (`<managerEventInstance class=...>` in
  * main/manager_channels.c, main/stasis_channels.c, main/manager_bridges.c, cel/cel_manager.c,
