@@ -18,6 +18,7 @@ import Database from 'better-sqlite3';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { silentLogger } from '../log.js';
 import { AmiClient, AmiError, field, type AmiMessage } from '../asterisk/ami/index.js';
+import { ACTION_WRITE_CLASSES } from '../asterisk/ami/authority.js';
 import { AriClient } from '../asterisk/ari/index.js';
 import { MIGRATIONS_DIR } from '../db/index.js';
 import { CLICK2CALL_CONTEXT } from '../calls/controllers.js';
@@ -57,17 +58,19 @@ export interface DoctorResult {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHIPPED_DIALPLAN = resolve(ROOT, 'asterisk-config/extensions_custom.conf');
 
-/** Write class(es) each AMI action the daemon sends needs (any one of them), after Asterisk 22's manager registrations. */
-const ACTIONS: ReadonlyArray<{ action: string; classes: readonly string[]; mode: 'both' | 'ari' | 'ami'; why: string }> = [
-  { action: 'PJSIPShowEndpoints', classes: ['system'], mode: 'ari', why: 'presence resync' },
-  { action: 'PJSIPShowContacts', classes: ['system'], mode: 'ari', why: 'presence resync (user agents)' },
-  { action: 'DeviceStateList', classes: ['call', 'reporting'], mode: 'both', why: 'presence resync' },
-  { action: 'CoreShowChannels', classes: ['system', 'reporting'], mode: 'both', why: 'reconciling open calls' },
-  { action: 'QueueStatus', classes: [], mode: 'both', why: 'queue pauses (away)' },
-  { action: 'DBGetTree', classes: ['system', 'reporting'], mode: 'ami', why: 'AMI call control (AstDB facts)' },
-  { action: 'ShowDialPlan', classes: ['config', 'reporting'], mode: 'both', why: 'this check of the dialplan' },
-  { action: 'Originate', classes: ['originate'], mode: 'ami', why: 'placing calls (CALLBRIDGE_CONTROL=ami)' },
-];
+/** The AMI actions the daemon sends, by mode; their write classes are Asterisk's (src/asterisk/ami/authority.ts). */
+const ACTIONS: ReadonlyArray<{ action: string; classes: readonly string[]; mode: 'both' | 'ari' | 'ami'; why: string }> = (
+  [
+    { action: 'PJSIPShowEndpoints', mode: 'ari', why: 'presence resync' },
+    { action: 'PJSIPShowContacts', mode: 'ari', why: 'presence resync (user agents)' },
+    { action: 'DeviceStateList', mode: 'both', why: 'presence resync' },
+    { action: 'CoreShowChannels', mode: 'both', why: 'reconciling open calls' },
+    { action: 'QueueStatus', mode: 'both', why: 'queue pauses (away)' },
+    { action: 'DBGetTree', mode: 'ami', why: 'AMI call control (AstDB facts)' },
+    { action: 'ShowDialPlan', mode: 'both', why: 'this check of the dialplan' },
+    { action: 'Originate', mode: 'ami', why: 'placing calls (CALLBRIDGE_CONTROL=ami)' },
+  ] as const
+).map((a) => ({ ...a, classes: ACTION_WRITE_CLASSES[a.action]! }));
 
 /** List actions the doctor may send to read a refusal (they change nothing). */
 const PROBES: Readonly<Record<string, () => Record<string, string>>> = {

@@ -63,7 +63,7 @@ export class AnswerGate {
     this.timer ??= setTimeout(() => this.release(), this.maxWaitMs);
   }
 
-  /** Requests in progress and tasks held (for tests and metrics). */
+  /** Requests in progress and tasks held (for tests). */
   get state(): { inProgress: number; held: number } {
     return { inProgress: this.inProgress, held: this.held.length };
   }

@@ -7,6 +7,7 @@ import { pbxAction } from './ami-pbx-actions.js';
 import { dialplanAction } from './ami-dialplan.js';
 import { astdbAction } from './astdb.js';
 import { parseEventFilter, parseEventFilterLine } from './ami-filters.js';
+import { writeAllows } from '../asterisk/ami/authority.js';
 
 /** Classes a session may ask for with `Events:`; `on` means all of them. */
 function parseEvents(v: string | undefined): AmiSession['events'] {
@@ -21,45 +22,10 @@ function uptimeSeconds(server: AmiServer): string {
   return String(Math.floor((Date.now() - server.world.startedAt.getTime()) / 1000));
 }
 
-/**
- * The write classes an action needs, any one of them, as Asterisk 22 registers the actions the
- * simulator knows (main/manager.c, main/db.c, main/extension_state.c, res/res_manager_devicestate.c,
- * res/res_pjsip/*.c, res/res_pjsip_registrar.c, apps/app_mixmonitor.c, apps/app_queue.c). Not listed:
- * none needed (Ping, Events, BridgeList, BridgeInfo, QueueStatus, QueueSummary).
- */
-const AUTHORITY: Readonly<Record<string, readonly string[]>> = {
-  hangup: ['system', 'call'],
-  setvar: ['call'],
-  getvar: ['call', 'reporting'],
-  atxfer: ['call'],
-  blindtransfer: ['call'],
-  originate: ['originate'],
-  coresettings: ['system', 'reporting'],
-  corestatus: ['system', 'reporting'],
-  coreshowchannels: ['system', 'reporting'],
-  filter: ['system'],
-  dbget: ['system', 'reporting'],
-  dbgettree: ['system', 'reporting'],
-  dbput: ['system'],
-  dbdel: ['system'],
-  dbdeltree: ['system'],
-  devicestatelist: ['call', 'reporting'],
-  extensionstatelist: ['call', 'reporting'],
-  pjsipshowendpoints: ['system'],
-  pjsipshowendpoint: ['system'],
-  pjsipshowcontacts: ['system'],
-  pjsipshowaors: ['system'],
-  pjsipshowregistrationsinbound: ['system'],
-  mixmonitor: ['system'],
-  stopmixmonitor: ['system', 'call'],
-  queuepause: ['agent'],
-};
-
-/** Whether the user's write classes (every class when unset) allow the action. */
+/** Whether the user's write classes (every class when unset) allow the action (src/asterisk/ami/authority.ts). */
 function permitted(server: AmiServer, name: string): boolean {
-  const need = AUTHORITY[name];
   const write = server.opts.write;
-  return !need || !write || need.some((c) => write.includes(c));
+  return !write || writeAllows(write, name) !== false;
 }
 
 /** Dispatches one action of a session, answering exactly as Asterisk 22's manager does. */

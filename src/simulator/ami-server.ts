@@ -62,12 +62,8 @@ export class AmiSession {
       const set = this.events;
       if (!classes.some((c) => set.has(c))) return false;
     }
-    return text === undefined || this.passes(text);
-  }
-
-  /** manager.c's should_send_event: include filters first (none: all pass), then exclude filters. */
-  private passes(text: string): boolean {
-    return passes(this.filters, text);
+    // manager.c's should_send_event (src/simulator/ami-filters.ts)
+    return text === undefined || passes(this.filters, text);
   }
 
   localAddress(): string {
