@@ -94,12 +94,16 @@ export function bridgeAdd(world: World, bridge: Bridge, ch: Channel): void {
   bridge.channels.push(ch);
   ch.bridge = bridge;
   for (const app of ch.apps) bridge.apps.add(app);
-  world.emitEvent({ type: 'BridgeEnter', bridge, ch });
   const joinsOthers = bridge.channels.length + recorders(bridge).length >= 2;
-  // a channel joining a Stasis bridge with a party in it: its CEL BRIDGE_ENTER comes after its first BRIDGEPEER (B1)
   const enterCel = (): void => world.cel(ch, 'BRIDGE_ENTER', { extra: celExtra(bridge) });
+  // the first party of a Stasis bridge: CEL's and the manager's subscribers race for the same
+  // bridge-enter message; the recordings split 7 to 7, and CEL first is how B5 and B7 have it
+  const celFirst = !joinsOthers && bridge.amiType === 'stasis';
+  if (celFirst) enterCel();
+  world.emitEvent({ type: 'BridgeEnter', bridge, ch });
+  // a channel joining a Stasis bridge with a party in it: its CEL BRIDGE_ENTER comes after its first BRIDGEPEER (B1)
   const celLate = joinsOthers && bridge.amiType === 'stasis';
-  if (!celLate) enterCel();
+  if (!celLate && !celFirst) enterCel();
   updateMixMonitors(bridge);
   if (joinsOthers) bridgeReconfigure(world, bridge, ch, celLate ? enterCel : undefined);
 }
