@@ -90,6 +90,12 @@ interface Call {
   joining?: boolean;
   /** the client was dialled again after its first originate was lost with the link */
   redialed?: boolean;
+  /** the operator's originate got no answer (the link went): whether it made a channel is for the PBX to say */
+  opUnanswered?: boolean;
+  /** the operator was rung again after the first originate was lost with the link */
+  opRedialed?: boolean;
+  /** when the operator's originate was sent */
+  opOriginatedAt?: number;
   /** the call is over: its channels were asked to hang up and its bridge to go */
   cleaned?: boolean;
   /** since when the reconciliation waits for the AMI link to read what the PBX kept of a leg gone unseen */
@@ -151,6 +157,14 @@ export class AriCallFlow {
     const c: Call = { start: s, operatorAnswered: false, clientAnswered: false, opGone: false, clientGone: false, recording: false, ended: false, originating: true };
     this.calls.set(s.callId, c);
     this.byRecording.set(s.recordingName, c);
+    await this.originateOperator(c);
+  }
+
+  /** Originates the operator's leg (into [callbridge-ari] or the app). */
+  private async originateOperator(c: Call): Promise<void> {
+    const s = c.start;
+    c.originating = true;
+    c.opOriginatedAt = Date.now();
     const wanted = this.channelId(s.callId, 'op');
     this.byChannel.set(wanted, { call: c, leg: 'op' });
     c.op = wanted;
@@ -166,6 +180,14 @@ export class AriCallFlow {
       });
     } catch (err) {
       c.originating = false;
+      if (unanswered(err)) {
+        // No answer at all (the link went): the PBX may have made the channel, rung the phone, even
+        // ended it. The reconciliation after the link is back finds out from the PBX.
+        this.log.warn({ call_id: s.callId, channel: wanted, err: (err as Error).message }, "the operator's originate got no answer: the PBX is asked once the link is back");
+        c.opUnanswered = true;
+        this.sink.keep(s.callId, { operatorChannel: wanted, linkedid: wanted });
+        return;
+      }
       this.byChannel.delete(wanted);
       c.opGone = true;
       const offline = isAllocationFailure(err);
@@ -537,6 +559,8 @@ export class AriCallFlow {
       const opState = opCh && !inApp(opCh) ? 'Waiting' : opCh?.state;
       const clientState = clientCh && !inApp(clientCh) ? 'Waiting' : clientCh?.state;
       const ended = this.catchUp(c, opId, clientId, !!opCh, !!clientCh, opState, clientState, kept);
+      // a leg dialled again (its originate was lost with the link): the call goes on from there
+      if (c.originating) continue;
       if (opCh || clientCh) {
         const alone = ended || (!opCh && c.operatorAnswered) || (!clientCh && c.clientAnswered);
         if (alone) {
@@ -606,6 +630,11 @@ export class AriCallFlow {
     const causeOf = (w: LegFacts | undefined) => ({ ...(w?.cause !== undefined ? { cause: w.cause } : {}), ...(w?.causeText ? { causeText: w.causeText } : {}) });
     const stasisRefused = 'answered while the ARI link was down: Asterisk hung it up at once (Stasis app not active)';
     // the operator leg
+    if (c.opUnanswered && (opAlive || wOp || kept?.op)) {
+      // the originate that got no answer did make the channel: the phone rang from then on
+      c.opUnanswered = false;
+      this.sink.event(callId, { type: 'operator_ringing' }, {}, c.opOriginatedAt);
+    }
     if (!c.operatorAnswered) {
       if (opAlive && opState === 'Up') {
         // answered and in the app, its StasisStart lost with the old websocket
@@ -627,6 +656,14 @@ export class AriCallFlow {
           this.sink.event(callId, { type: 'operator_failed', outcome, ...causeOf(wOp), ...(wOp.dialStatus ? { dialStatus: wOp.dialStatus } : {}) }, {}, wOp.hangupAt);
         }
         return true;
+      } else if (!opAlive && !wOp && c.opUnanswered && !c.opRedialed && kept !== undefined && !kept.op) {
+        // The operator's originate was lost with the link before it made a channel: Asterisk does
+        // not list it, the AMI link saw nothing of it, and no hangup handler kept facts of it.
+        c.opRedialed = true;
+        if (opId) this.byChannel.delete(opId);
+        this.log.warn({ call_id: callId, channel: opId }, "the operator's originate was lost with the link: ringing the operator again");
+        void this.originateOperator(c).catch((err: unknown) => this.log.error({ call_id: callId, err: (err as Error).message }, 'ARI call setup failed'));
+        return false;
       } else return false;
     }
     // answered, but the setup that followed failed with the link: done now

@@ -36,6 +36,8 @@ export interface RecordingInfo {
 export interface CallSink {
   /** A call event; `patch` carries channel ids and the like. Times are taken when the sink is called unless `at` is given. */
   event(callId: number, ev: CallEvent, patch?: CallPatch, at?: number): void;
+  /** Keeps channel ids and the like before anything happened that makes a status (e.g. a leg whose originate went unanswered). */
+  keep(callId: number, patch: CallPatch): void;
   recordingStarted(callId: number, rec: RecordingInfo, at?: number): void;
   recordingFinished(callId: number, rec: RecordingInfo, at?: number): void;
 }

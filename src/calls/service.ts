@@ -208,6 +208,7 @@ export class CallService extends EventEmitter {
   /** What controllers report through. */
   readonly sink: CallSink = {
     event: (callId, ev, patch, at) => this.apply(callId, ev, patch ?? {}, at ?? this.now()),
+    keep: (callId, patch) => this.apply(callId, undefined, patch, this.now()),
     recordingStarted: (callId, rec, at) => this.recordingStarted(callId, rec, at ?? this.now()),
     recordingFinished: (callId, rec, at) => {
       try {
@@ -218,15 +219,15 @@ export class CallService extends EventEmitter {
     },
   };
 
-  private apply(callId: number, ev: CallEvent, patch: CallPatch, at: number): void {
+  private apply(callId: number, ev: CallEvent | undefined, patch: CallPatch, at: number): void {
     // the outbox derives its events from the whole row as it was before this change; without one, a few columns do
     const full = this.tap ? this.store.get(callId) : undefined;
     const row = full ?? this.store.head(callId);
     if (!row) {
-      this.log.warn({ call_id: callId, event: ev.type }, 'event for an unknown call');
+      this.log.warn({ call_id: callId, event: ev?.type }, 'event for an unknown call');
       return;
     }
-    const steps = row.final ? [] : step({ last: row.status as CallStatus }, ev);
+    const steps = row.final || !ev ? [] : step({ last: row.status as CallStatus }, ev);
     const times: CallPatch = {};
     for (const s of steps) {
       s.details = { ...s.details, sip: row.sip ?? undefined, phone: row.phone ?? undefined } as StatusStep['details'];
@@ -239,7 +240,7 @@ export class CallService extends EventEmitter {
         const answered = times.clientAnswerAt ?? row.clientAnswerAt;
         times.endedAt = at;
         times.billsec = answered ? Math.max(0, Math.round((at - answered) / 1000)) : 0;
-        if (ev.cause !== undefined) {
+        if (ev?.cause !== undefined) {
           times.hangupCause = ev.cause;
           times.hangupCauseText = ev.causeText ?? causeText(ev.cause) ?? null;
         }

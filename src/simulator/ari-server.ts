@@ -59,6 +59,10 @@ export class AriServer {
   constructor(readonly opts: AriServerOptions) {
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.server.on('connection', (socket) => {
+      this.restSockets.add(socket);
+      socket.on('close', () => this.restSockets.delete(socket));
+    });
     opts.world.on('event', this.listener);
     installBridgeHooks(opts.world);
     // an app is active while at least one websocket is connected for it; events meanwhile are dropped, never replayed (F1, F2)
@@ -75,10 +79,20 @@ export class AriServer {
 
   /** Requests and websockets are cut at once until then (epoch ms): the link stays down for a while. */
   private refuseUntil = 0;
+  /** The REST connections open now: a cut of the whole link closes them, answers in flight included. */
+  private readonly restSockets = new Set<Duplex>();
 
-  /** Cuts every event websocket and clients may reconnect; with `downMs`, the whole link (REST too) stays cut that long. */
+  /**
+   * Cuts every event websocket and clients may reconnect; with `downMs`, the whole link stays cut
+   * that long: the REST connections close too, so a request Asterisk is carrying out at that moment
+   * is done but its answer never arrives, and one that arrives during the cut is never carried out.
+   */
   disconnectAll(downMs = 0): number {
-    if (downMs > 0) this.refuseUntil = Date.now() + downMs;
+    if (downMs > 0) {
+      this.refuseUntil = Date.now() + downMs;
+      for (const s of this.restSockets) s.destroy();
+      this.restSockets.clear();
+    }
     let n = 0;
     for (const ws of this.wss.clients) {
       ws.terminate();
@@ -191,6 +205,8 @@ export class AriServer {
       }
       const path = url.pathname.slice(4);
       this.opts.onRequest?.({ method: req.method ?? 'GET', path, query, body: body.value });
+      // the link was cut as the request came in (by a listener of onRequest): it never reaches Asterisk
+      if (Date.now() < this.refuseUntil) return void req.socket.destroy();
       if (body.error) return send(400, { message: 'Invalid JSON body' });
       const matches = this.routes.filter((r) => r.re.test(path));
       if (matches.length === 0) {

@@ -6,6 +6,7 @@ import { expireEndpoint, loseEndpoint, registerEndpoint, unregisterEndpoint } fr
 import { inboundCall, internalCall, outboundCall, pauseOperator, transferCall, type InboundCallParams, type StartedCall } from './pbx-calls.js';
 import { World } from './world.js';
 import type { CastOperator, RemoteBehaviour } from './cast.js';
+import type { SimEvent } from './types.js';
 
 /**
  * The `write =` classes asterisk-config/manager_custom.conf gives the daemon's AMI user in each
@@ -197,6 +198,12 @@ export class SimulatedAsterisk extends EventEmitter {
    */
   disconnect(link: 'ami' | 'ari', downMs = 0): number {
     return link === 'ami' ? this.ami.disconnectAll(downMs) : this.ari.disconnectAll(downMs);
+  }
+
+  /** Calls `fn` with every event of the simulated PBX as it happens (before any link sends it); answers the unsubscribe. */
+  onPbxEvent(fn: (e: SimEvent) => void): () => void {
+    this.world.on('event', fn);
+    return () => void this.world.off('event', fn);
   }
 
   /** The names of the channels up now (as CoreShowChannels would list them). */

@@ -36,7 +36,7 @@ describe('AmiCallController.reconcile', () => {
       listAction: async () => ({ events: [], response: {}, complete: {} }),
     }) as unknown as AmiClient;
     const got: CallEvent[] = [];
-    const sink: CallSink = { event: (_id, ev) => void got.push(ev), recordingStarted: () => undefined, recordingFinished: () => undefined };
+    const sink: CallSink = { event: (_id, ev) => void got.push(ev), keep: () => undefined, recordingStarted: () => undefined, recordingFinished: () => undefined };
     const c = new AmiCallController(ami, '/tmp', silentLogger());
     await c.start(start, sink);
     expect(sent[0]).toMatchObject({ Action: 'Originate', Channel: 'PJSIP/101', Context: 'callbridge-click2call', Exten: '380639920000', Timeout: 30000 });

@@ -72,6 +72,7 @@ async function replay(scenario: string, opts: { drop?: (type: string) => boolean
     event: (_id, ev) => {
       got.push(ev);
     },
+    keep: () => undefined,
     recordingStarted: (_id, r) => recordings.push(`start ${r.name}`),
     recordingFinished: (_id, r) => recordings.push(`finish ${r.name} ${r.duration ?? ''}`),
   };
@@ -188,7 +189,7 @@ describe('ARI reconciliation', () => {
       listChannels: async () => channels.map((id) => ({ id })),
       hangup: async () => true,
     } as unknown as AriOps;
-    const sink: CallSink = { event: (_id, ev) => void got.push(ev), recordingStarted: () => undefined, recordingFinished: () => undefined };
+    const sink: CallSink = { event: (_id, ev) => void got.push(ev), keep: () => undefined, recordingStarted: () => undefined, recordingFinished: () => undefined };
     return { got, flow: new AriCallFlow(ops, sink, '/tmp', silentLogger()), release: (v: { id: string }) => release(v) };
   }
 
@@ -222,7 +223,7 @@ describe('ARI reconciliation', () => {
         return true;
       },
     } as unknown as AriOps;
-    const sink: CallSink = { event: () => undefined, recordingStarted: () => undefined, recordingFinished: () => undefined };
+    const sink: CallSink = { event: () => undefined, keep: () => undefined, recordingStarted: () => undefined, recordingFinished: () => undefined };
     const flow = new AriCallFlow(ops, sink, '/tmp', silentLogger());
     // call 4 is being set up (its originate in flight): in memory, not yet in the open list the store gave
     const starting = flow.start({ ...start, callId: 4, recordingName: 'order-1-call-4' });
@@ -249,7 +250,7 @@ describe('ARI reconciliation', () => {
         destroyBridge: async () => true,
       } as unknown as AriOps;
       const got: CallEvent[] = [];
-      const sink: CallSink = { event: (_id, ev) => void got.push(ev), recordingStarted: () => undefined, recordingFinished: () => undefined };
+      const sink: CallSink = { event: (_id, ev) => void got.push(ev), keep: () => undefined, recordingStarted: () => undefined, recordingFinished: () => undefined };
       const flow = new AriCallFlow(ops, sink, '/tmp', silentLogger());
       await flow.reconcile([{ ...open, status: 'CLIENT_PICKUP', operatorChannel: 'cb-9-op-0a1b2c3d', clientChannel: 'cb-9-client-0a1b2c3d' }]);
       expect(got.map((e) => e.type)).toEqual(['client_hangup']);

@@ -266,6 +266,66 @@ describe('ARI control: the ARI link cut and kept down (the AMI link is the secon
     await noChannelsLeft(h);
   });
 
+  it("the operator's originate carried out but its answer lost with the link: the outcome is the PBX's (busy), not ERROR", async () => {
+    h = await startHarness({ control: 'ari', timeScale: 0.3 });
+    let armed = true;
+    // the link goes as Asterisk makes the channel, before it answers the request
+    const off = h.sim.onPbxEvent((e) => {
+      if (armed && e.type === 'Newchannel' && e.ch.name.startsWith('PJSIP/107-')) {
+        armed = false;
+        h!.sim.disconnect('ari', 800);
+      }
+    });
+    const id = await place(h, '107');
+    await waitFor('final', () => rowOf(h!, id).final, 12_000);
+    off();
+    expect(armed).toBe(false);
+    const chain = chainOf(h, id);
+    expect(chain.map((s) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_BUSY']);
+    expect(chain.at(-1)!.details).toMatchObject({ cause: 17 });
+    expect(rowOf(h, id).operatorChannel).toMatch(/^cb-\d+-op-/);
+    await noChannelsLeft(h);
+  });
+
+  it("the operator's originate carried out but its answer lost, the operator answering during the gap: the call goes through", async () => {
+    h = await startHarness({ control: 'ari', timeScale: 0.3 });
+    let armed = true;
+    const off = h.sim.onPbxEvent((e) => {
+      if (armed && e.type === 'Newchannel' && e.ch.name.startsWith('PJSIP/103-')) {
+        armed = false;
+        h!.sim.disconnect('ari', 800);
+      }
+    });
+    const id = await place(h, '103');
+    await waitFor('final', () => rowOf(h!, id).final, 12_000);
+    off();
+    expect(armed).toBe(false);
+    expectTalked(h, id, { by: 'client' });
+    await expectRecording(h, id);
+    await noChannelsLeft(h);
+  });
+
+  it("the operator's originate lost with the link before it reached the PBX: the operator is rung again and the call goes through", async () => {
+    h = await startHarness({ control: 'ari', timeScale: 0.3 });
+    const originates: string[] = [];
+    let armed = true;
+    h.sim.on('ariRequest', (r: { method: string; path: string; query: Record<string, string> }) => {
+      if (r.method === 'POST' && r.path.startsWith('/channels') && r.query.endpoint) originates.push(r.query.endpoint);
+      if (armed && r.method === 'POST' && r.path.startsWith('/channels') && r.query.endpoint === 'PJSIP/103') {
+        armed = false;
+        h!.sim.disconnect('ari', 800);
+      }
+    });
+    const id = await place(h, '103');
+    await waitFor('final', () => rowOf(h!, id).final, 12_000);
+    expect(armed).toBe(false);
+    // the first operator originate never reached the PBX; the second did
+    expect(originates.filter((e) => e === 'PJSIP/103')).toHaveLength(2);
+    expectTalked(h, id, { by: 'client' });
+    await expectRecording(h, id);
+    await noChannelsLeft(h);
+  });
+
   it('a short gap that ends before the answer is harmless (F1b)', async () => {
     // real time: the operator answers 1 s after ringing; the link is back within about 0.5 s
     h = await startHarness({ control: 'ari', timeScale: 1 });
