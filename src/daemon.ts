@@ -153,7 +153,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   };
   const controller: CallController =
     config.control === 'ami' || !ariClient
-      ? new AmiCallController(amiClient, config.recordingsDir, callLog)
+      ? new AmiCallController(amiClient, config.recordingsDir, callLog, config.ari.hangupFacts)
       : new AriCallController(ariClient, config.recordingsDir, callLog, amiClient, { context: config.ari.context, app: config.ari.app, hangupFacts: config.ari.hangupFacts });
   // the contact book (/rest/crm/contacts/v2): caller names and the connectors' otherLegs
   const contacts = new ContactStore(db);

@@ -49,6 +49,8 @@ interface Tracked {
   client?: Leg;
   opDialStatus?: string;
   opCause?: number;
+  /** the uniqueid the Originate asked for (ChannelId) */
+  expectedOp?: string;
   operatorAnswered: boolean;
   clientAnswered: boolean;
   originateDone: boolean;
@@ -69,6 +71,8 @@ export class AmiCallTracker {
   private readonly calls = new Map<number, Tracked>();
   private readonly byUniqueid = new Map<string, Tracked>();
   private readonly byActionId = new Map<string, Tracked>();
+  /** operator legs asked for by ChannelId, not yet seen */
+  private readonly expected = new Map<string, Tracked>();
   /** OriginateResponses that arrived before their action's answer was seen (same TCP chunk). */
   private readonly early = new Map<string, AmiMessage>();
 
@@ -81,9 +85,15 @@ export class AmiCallTracker {
     return this.calls.size;
   }
 
-  /** Starts following a call before its Originate is sent. */
-  track(callId: number, operatorEndpoint: string, recordingName: string): void {
-    this.calls.set(callId, { callId, operatorEndpoint, recordingName, operatorAnswered: false, clientAnswered: false, originateDone: false, recordingStarted: false, mixMonitor: false, since: Date.now() });
+  /** Starts following a call before its Originate is sent; `opUniqueid` is the ChannelId it asks for. */
+  track(callId: number, operatorEndpoint: string, recordingName: string, opUniqueid?: string): void {
+    const t: Tracked = { callId, operatorEndpoint, recordingName, operatorAnswered: false, clientAnswered: false, originateDone: false, recordingStarted: false, mixMonitor: false, since: Date.now() };
+    this.calls.set(callId, t);
+    if (opUniqueid) {
+      // the leg exists once an event names it (an offline phone gets no channel at all)
+      t.expectedOp = opUniqueid;
+      this.expected.set(opUniqueid, t);
+    }
   }
 
   /** The ActionID the Originate went out with. */
@@ -148,6 +158,7 @@ export class AmiCallTracker {
     if (!t) return;
     this.calls.delete(callId);
     if (t.actionId) this.byActionId.delete(t.actionId);
+    if (t.expectedOp) this.expected.delete(t.expectedOp);
     if (t.op) this.byUniqueid.delete(t.op.uniqueid);
     if (t.client) this.byUniqueid.delete(t.client.uniqueid);
   }
@@ -155,7 +166,8 @@ export class AmiCallTracker {
   tracked(callId: number): { op?: string; client?: string; originateDone: boolean; since: number } | undefined {
     const t = this.calls.get(callId);
     if (!t) return undefined;
-    return { ...(t.op ? { op: t.op.uniqueid } : {}), ...(t.client ? { client: t.client.uniqueid } : {}), originateDone: t.originateDone, since: t.since };
+    const op = t.op?.uniqueid ?? t.expectedOp;
+    return { ...(op ? { op } : {}), ...(t.client ? { client: t.client.uniqueid } : {}), originateDone: t.originateDone, since: t.since };
   }
 
   private attach(t: Tracked, leg: 'op' | 'client', uniqueid: string, name: string): void {
@@ -168,6 +180,7 @@ export class AmiCallTracker {
   }
 
   handle(msg: AmiMessage): void {
+    if (this.expected.size > 0) this.sight(msg);
     switch (f(msg, 'event')) {
       case 'VarSet':
         return this.onVarSet(msg);
@@ -188,6 +201,17 @@ export class AmiCallTracker {
         return this.onHangup(msg);
       default:
         return;
+    }
+  }
+
+  /** The first event naming an operator leg asked for by ChannelId: the leg exists. */
+  private sight(m: AmiMessage): void {
+    for (const [idKey, nameKey] of [['uniqueid', 'channel'], ['destuniqueid', 'destchannel']] as const) {
+      const uid = f(m, idKey);
+      const t = uid === undefined ? undefined : this.expected.get(uid);
+      if (!t || !uid) continue;
+      this.expected.delete(uid);
+      if (!t.op) this.attach(t, 'op', uid, f(m, nameKey) ?? '');
     }
   }
 

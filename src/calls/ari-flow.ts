@@ -50,7 +50,7 @@ type AriEvent = { type: string; [k: string]: unknown };
 
 /** The shipped hangup handler of ARI-mode legs (asterisk-config/extensions_custom.conf). */
 export const ARI_HANGUP_CONTEXT = 'callbridge-ari-hangup';
-const HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)';
+export const HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)';
 const HANGUP_TRIES = 15;
 const HANGUP_RETRY_MS = 2000;
 /** How long a reconciliation waits for the AMI link to come back and read a gone leg's facts before it ends the call without them. */

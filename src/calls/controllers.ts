@@ -3,14 +3,15 @@
  * into the shipped [callbridge-click2call] context). Each binds its flow to
  * the live link and reconciles open calls with the channels Asterisk has.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { AmiError, field, type AmiClient, type AmiMessage } from '../asterisk/ami/index.js';
 import type { AriClient } from '../asterisk/ari/index.js';
 import type { CallController, CallSink, CallStart, OpenCall } from './controller.js';
-import { AriCallFlow } from './ari-flow.js';
+import { ARI_HANGUP_CONTEXT, AriCallFlow, HANGUP_HANDLER_VARIABLE } from './ari-flow.js';
 import { AriWitness, type LegWitness } from './ari-witness.js';
 import { AmiCallTracker, CALL_ID_VARIABLE } from './ami-tracker.js';
-import { FACTS_FAMILY, factEvents, parseAriLegFacts, parseFacts, type CallFacts } from './facts.js';
+import { FACTS_FAMILY, factEvents, operatorGone, parseAriLegFacts, parseFacts, type CallFacts } from './facts.js';
 
 /** The shipped dialplan context for AMI mode (asterisk-config/extensions_custom.conf). */
 export const CLICK2CALL_CONTEXT = 'callbridge-click2call';
@@ -113,6 +114,8 @@ export class AmiCallController implements CallController {
     private readonly ami: AmiClient,
     private readonly recordingsDir: string,
     private readonly log: Logger,
+    /** push the shipped [callbridge-ari-hangup] on the operator's channel at the Originate (CALLBRIDGE_ARI_HANGUP_FACTS) */
+    private readonly legFacts = false,
   ) {
     ami.on('event', this.onEvent);
   }
@@ -131,11 +134,15 @@ export class AmiCallController implements CallController {
 
   async start(s: CallStart, sink: CallSink): Promise<void> {
     const tracker = this.trackerFor(sink);
-    tracker.track(s.callId, s.operatorEndpoint, s.recordingName);
+    // the operator's channel gets our own uniqueid (and so the call its linkedid): the call can be
+    // found on the PBX whatever of its events a gap hid, the Originate's answer included
+    const opId = `cb-${s.callId}-op-${randomUUID().slice(0, 8)}`;
+    tracker.track(s.callId, s.operatorEndpoint, s.recordingName, opId);
     try {
       const res = await this.ami.action({
         Action: 'Originate',
         Channel: s.operatorEndpoint,
+        ChannelId: opId,
         Context: CLICK2CALL_CONTEXT,
         Exten: s.phone,
         Priority: 1,
@@ -148,11 +155,19 @@ export class AmiCallController implements CallController {
           `CALLBRIDGE_CLIENT_DIAL=${s.clientEndpoint}`,
           `CALLBRIDGE_CLIENT_TIMEOUT=${s.clientTimeoutSec}`,
           `CALLBRIDGE_RECORDING=${s.recordingName}`,
+          // quoted: AMI splits a Variable header at its commas (manager.c, as an application's arguments)
+          ...(this.legFacts ? [`${HANGUP_HANDLER_VARIABLE}="${ARI_HANGUP_CONTEXT},s,1(${s.callId},op)"`] : []),
         ],
       });
       const actionId = field(res, 'actionid');
       if (actionId) tracker.setActionId(s.callId, actionId);
     } catch (err) {
+      if (err instanceof AmiError && (err.code === 'DISCONNECTED' || err.code === 'TIMEOUT')) {
+        // Sent, but its answer was lost with the link: Asterisk may be ringing the operator. The
+        // reconciliation after the reconnect finds the channel by its uniqueid, or its end in the facts.
+        this.log.warn({ call_id: s.callId, channel: opId, err: err.message }, 'the Originate got no answer: the PBX is asked once the link is back');
+        return;
+      }
       tracker.forget(s.callId);
       const reason = err instanceof AmiError ? `${err.code}: ${err.message}` : (err as Error).message;
       // the AMI user's write classes lack "originate": say where that is set (manager.conf reports nothing else)
@@ -186,20 +201,21 @@ export class AmiCallController implements CallController {
       const known = tracker.tracked(o.callId);
       // An Originate still waiting for its OriginateResponse is left alone, unless that answer was lost
       // (it comes within the operator's ring timeout): then the call is closed below.
-      const pendingOriginate = known && !o.linkedid && !known.originateDone && Date.now() - known.since < o.start.operatorTimeoutSec * 1000 + ORIGINATE_GRACE_MS;
-      const facts = pendingOriginate ? undefined : await this.facts(o.callId);
+      const facts = await this.facts(o.callId);
+      // the facts say the operator's channel ended: the Originate is over, whatever became of its answer
+      const pendingOriginate = known && !o.linkedid && !known.originateDone && !operatorGone(facts) && Date.now() - known.since < o.start.operatorTimeoutSec * 1000 + ORIGINATE_GRACE_MS;
       const linkedid = o.linkedid ?? facts?.linkedid ?? known?.op;
       const legs = linkedid ? (byLinkedid.get(linkedid) ?? []) : [];
       if (legs.length > 0) {
-        this.resume(tracker, o, legs, facts, sink);
+        this.resume(tracker, o, legs, facts, sink, known?.since);
         continue;
       }
       if (pendingOriginate) continue;
       tracker.forget(o.callId);
       const timeline = facts ? factEvents(facts, o.start.operatorEndpoint) : [];
-      if (facts?.ended !== undefined) {
+      if (facts && operatorGone(facts)) {
         for (const e of timeline) sink.event(o.callId, e.ev, {}, e.at);
-        this.log.info({ call_id: o.callId, dialstatus: facts.dialStatus, ended: new Date(facts.ended).toISOString() }, 'call ended unseen: outcome taken from the PBX facts');
+        this.log.info({ call_id: o.callId, dialstatus: facts.dialStatus, ended: new Date((facts.ended ?? facts.opEnded)!).toISOString() }, 'call ended unseen: outcome taken from the PBX facts');
       } else {
         sink.event(o.callId, { type: 'lost', reason: "the call's channels are gone from Asterisk and it kept no facts of the call" });
       }
@@ -210,7 +226,7 @@ export class AmiCallController implements CallController {
   }
 
   /** A call still up after a gap or a restart: what it missed is reported at its own time, then it is followed on. */
-  private resume(tracker: AmiCallTracker, o: OpenCall, legs: readonly AmiMessage[], facts: CallFacts | undefined, sink: CallSink): void {
+  private resume(tracker: AmiCallTracker, o: OpenCall, legs: readonly AmiMessage[], facts: CallFacts | undefined, sink: CallSink, originatedAt?: number): void {
     const legOf = (ch: AmiMessage | undefined) => (ch ? { uniqueid: field(ch, 'uniqueid') ?? '', name: field(ch, 'channel') ?? '' } : undefined);
     const opCh = legs.find((ch) => field(ch, 'uniqueid') === o.operatorChannel) ?? legs.find((ch) => (field(ch, 'channel') ?? '').startsWith(`${o.start.operatorEndpoint}-`));
     const opId = field(opCh ?? {}, 'uniqueid');
@@ -218,8 +234,10 @@ export class AmiCallController implements CallController {
       legs.find((ch) => field(ch, 'uniqueid') === o.clientChannel) ??
       legs.find((ch) => field(ch, 'uniqueid') !== opId && /^Local\/.*;1$/.test(field(ch, 'channel') ?? '')) ??
       legs.find((ch) => field(ch, 'uniqueid') !== opId && !(field(ch, 'channel') ?? '').startsWith('Local/'));
+    // the operator's phone rings since the Originate, whose events (and answer) a gap hid
+    if (opId && o.status === 'CALL') sink.event(o.callId, { type: 'operator_ringing' }, { operatorChannel: opId, linkedid: field(opCh ?? {}, 'linkedid') ?? opId }, originatedAt);
     // what the facts say happened meanwhile, short of the end (the call is still up)
-    for (const e of facts ? factEvents({ ...facts, ended: undefined }, o.start.operatorEndpoint) : []) sink.event(o.callId, e.ev, {}, e.at);
+    for (const e of facts ? factEvents({ ...facts, ended: undefined, opEnded: undefined }, o.start.operatorEndpoint) : []) sink.event(o.callId, e.ev, {}, e.at);
     const operatorAnswered = ['OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP'].includes(o.status) || facts?.pickup !== undefined || field(opCh ?? {}, 'channelstate') === '6';
     const clientAnswered = o.status === 'CLIENT_PICKUP' || facts?.answered !== undefined || (!!clientCh && !!field(clientCh, 'bridgeid') && field(clientCh, 'channelstate') === '6');
     const op = legOf(opCh);

@@ -8,7 +8,7 @@
  * and end time it really had, never the time the daemon noticed.
  */
 import type { CallEvent } from './chain.js';
-import { clientOutcome } from './causes.js';
+import { clientOutcome, operatorOutcome } from './causes.js';
 
 export const FACTS_FAMILY = 'callbridge';
 
@@ -29,6 +29,12 @@ export interface CallFacts {
   hangupSource?: string;
   /** the operator channel hung up */
   ended?: number;
+  /**
+   * How the operator's channel ended, kept by [callbridge-ari-hangup] pushed at the Originate
+   * (also for a phone that never answered, which runs no dialplan): its HANGUPCAUSE and end.
+   */
+  opCause?: number;
+  opEnded?: number;
 }
 
 const time = (v: string | undefined): number | undefined => {
@@ -60,8 +66,13 @@ export function parseFacts(items: ReadonlyArray<{ key: string; val: string }>, c
   set('hangupCause', int(raw.get('hangupcause')));
   set('hangupSource', raw.get('hangupsource'));
   set('ended', time(raw.get('ended')));
+  set('opCause', int(raw.get('op_cause')));
+  set('opEnded', time(raw.get('op_ended')));
   return f;
 }
+
+/** The facts say the operator's channel is gone: the call is over for the PBX. */
+export const operatorGone = (f: CallFacts | undefined): boolean => f?.ended !== undefined || f?.opEnded !== undefined;
 
 export interface TimedEvent {
   ev: CallEvent;
@@ -80,28 +91,37 @@ export function factEvents(f: CallFacts, operatorEndpoint: string): TimedEvent[]
   if (f.pickup !== undefined) out.push({ ev: { type: 'operator_answered' }, at: f.pickup });
   if (f.dialled !== undefined) out.push({ ev: { type: 'client_dialing' }, at: f.dialled });
   if (f.answered !== undefined) out.push({ ev: { type: 'client_answered', dialStatus: 'ANSWER' }, at: f.answered });
-  if (f.ended === undefined) return out;
-  const cause = f.hangupCause !== undefined ? { cause: f.hangupCause } : {};
+  if (f.pickup === undefined && f.ended === undefined && f.opEnded !== undefined) {
+    // the operator's phone never answered: rung, then busy, unanswered or failed, as its hangup cause says
+    const opCause = f.opCause !== undefined ? { cause: f.opCause } : {};
+    const outcome = operatorOutcome({ cause: f.opCause, channelCreated: true });
+    out.push({ ev: { type: 'operator_failed', outcome, ...opCause, reason }, at: f.opEnded });
+    return out;
+  }
+  const endedAt = f.ended ?? f.opEnded;
+  if (endedAt === undefined) return out;
+  const hangupCause = f.hangupCause ?? f.opCause;
+  const cause = hangupCause !== undefined ? { cause: hangupCause } : {};
   const status = f.dialStatus ?? '';
   if (f.answered !== undefined || status === 'ANSWER') {
     const byOperator = f.hangupSource !== undefined && f.hangupSource.startsWith(`${operatorEndpoint}-`);
     const byClient = f.hangupSource !== undefined && f.hangupSource !== '' && !byOperator;
     if (f.answered === undefined) {
       // answered, but the U() fact is missing: the talk time Dial measured puts the answer before the end
-      out.push({ ev: { type: 'client_answered', dialStatus: 'ANSWER' }, at: f.ended - (f.answeredTime ?? 0) * 1000 });
+      out.push({ ev: { type: 'client_answered', dialStatus: 'ANSWER' }, at: endedAt - (f.answeredTime ?? 0) * 1000 });
     }
-    if (byOperator) out.push({ ev: { type: 'operator_hangup', ...cause, reason }, at: f.ended });
-    else if (byClient) out.push({ ev: { type: 'client_hangup', ...cause, reason }, at: f.ended });
-    else out.push({ ev: { type: 'lost', ...cause, reason }, at: f.ended });
+    if (byOperator) out.push({ ev: { type: 'operator_hangup', ...cause, reason }, at: endedAt });
+    else if (byClient) out.push({ ev: { type: 'client_hangup', ...cause, reason }, at: endedAt });
+    else out.push({ ev: { type: 'lost', ...cause, reason }, at: endedAt });
     return out;
   }
   if (status === '') {
     // the operator hung up before the client was dialled
-    out.push({ ev: { type: 'operator_hangup', ...cause, reason }, at: f.ended });
+    out.push({ ev: { type: 'operator_hangup', ...cause, reason }, at: endedAt });
   } else if (status === 'CANCEL') {
-    out.push({ ev: { type: 'operator_hangup', ...cause, dialStatus: status, reason }, at: f.ended });
+    out.push({ ev: { type: 'operator_hangup', ...cause, dialStatus: status, reason }, at: endedAt });
   } else {
-    out.push({ ev: { type: 'client_failed', outcome: clientOutcome({ dialStatus: status }), dialStatus: status, ...cause, reason }, at: f.ended });
+    out.push({ ev: { type: 'client_failed', outcome: clientOutcome({ dialStatus: status }), dialStatus: status, ...cause, reason }, at: endedAt });
   }
   return out;
 }

@@ -491,12 +491,14 @@ async function checkDialplan(run: Run, config: Config, client: AmiClient, timeou
   const contexts = shippedContexts();
   for (const context of contexts) {
     const click2call = context.startsWith(CLICK2CALL_CONTEXT);
-    // ARI control goes through [callbridge-ari] (CALLBRIDGE_ARI_CONTEXT) and pushes [callbridge-ari-hangup] (CALLBRIDGE_ARI_HANGUP_FACTS)
+    // ARI control goes through [callbridge-ari] (CALLBRIDGE_ARI_CONTEXT); both modes push [callbridge-ari-hangup] (CALLBRIDGE_ARI_HANGUP_FACTS)
     const ariNeeded =
-      config.control === 'ari' && ((config.ari.context !== '' && context === config.ari.context) || (config.ari.hangupFacts && context === ARI_HANGUP_CONTEXT));
+      (config.control === 'ari' && config.ari.context !== '' && context === config.ari.context) || (config.ari.hangupFacts && context === ARI_HANGUP_CONTEXT);
     const needed = (click2call && config.control === 'ami') || ariNeeded;
     const what = ariNeeded
-      ? `ARI call control; or set ${context === ARI_HANGUP_CONTEXT ? 'CALLBRIDGE_ARI_HANGUP_FACTS=0' : 'CALLBRIDGE_ARI_CONTEXT=off'}`
+      ? context === ARI_HANGUP_CONTEXT
+        ? 'how each call leg ended, kept for a daemon outage; or set CALLBRIDGE_ARI_HANGUP_FACTS=0'
+        : 'ARI call control; or set CALLBRIDGE_ARI_CONTEXT=off'
       : click2call
         ? 'AMI call control'
         : context.startsWith('callbridge-ari')

@@ -3,6 +3,7 @@ import { listAction } from './ami-lists.js';
 import { response, type AmiMessage, type AmiServer, type AmiSession } from './ami-server.js';
 import { finishMixMonitor, startMixMonitor } from './mixmonitor.js';
 import { amiOriginate } from './originate.js';
+import { amiVariables } from './app-args.js';
 import { pbxAction } from './ami-pbx-actions.js';
 import { dialplanAction } from './ami-dialplan.js';
 import { astdbAction } from './astdb.js';
@@ -233,13 +234,7 @@ function originate(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
     s.send(response('Error', msg, [['Message', 'Channel not specified']]));
     return;
   }
-  const variables: Array<[string, string]> = [];
-  for (const v of msg.getAll('Variable')) {
-    for (const part of v.split(/,(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {
-      const eq = part.indexOf('=');
-      if (eq > 0) variables.push([part.slice(0, eq), part.slice(eq + 1)]);
-    }
-  }
+  const variables = msg.getAll('Variable').flatMap((v) => amiVariables(v));
   const timeout = Number(msg.get('Timeout'));
   const isAsync = /^(true|yes|1|on)$/i.test(msg.get('Async') ?? '');
   const params = {
@@ -251,6 +246,7 @@ function originate(server: AmiServer, s: AmiSession, msg: AmiMessage): void {
     callerId: msg.get('CallerID'),
     timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30000,
     variables,
+    ...(msg.get('ChannelId') ? { channelId: msg.get('ChannelId') } : {}),
   };
   if (isAsync) s.send(response('Success', msg, [['Message', 'Originate successfully queued']]));
   amiOriginate(server.world, params, (ok) => {

@@ -1,6 +1,7 @@
 import { failureCause } from './cast.js';
 import { runClick2Call } from './click2call.js';
 import { createTargetChannel, emitCdr, formatCallerId, parseCallerId, resolveTarget, runRemote, STEP_MS, techCauseOf, unavailable } from './dial.js';
+import { pushHangupHandler } from './hangup-handlers.js';
 import type { World } from './world.js';
 import type { Channel } from './types.js';
 
@@ -15,6 +16,8 @@ export interface AmiOriginate {
   /** ring timeout requested by the client, in (unscaled) milliseconds */
   timeoutMs: number;
   variables: Array<[string, string]>;
+  /** `ChannelId`: the uniqueid (and so the linkedid) of the first leg */
+  channelId?: string;
 }
 
 /**
@@ -47,9 +50,9 @@ export function amiOriginate(world: World, p: AmiOriginate, done: (ok: boolean) 
     world.later(STEP_MS, () => respond('Failure', 0));
     return;
   }
-  const ch = createTargetChannel(world, target, {});
+  const ch = createTargetChannel(world, target, p.channelId ? { id: p.channelId, linkedid: p.channelId } : {});
   world.newexten(ch, ch.context, ch.exten, 1, 'AppDial2', '(Outgoing Line)');
-  for (const [k, v] of [...p.variables].reverse()) world.setVar(ch, k, v);
+  for (const [k, v] of [...p.variables].reverse()) if (!pushHangupHandler(world, ch, k, v)) world.setVar(ch, k, v);
   if (cid) {
     world.setCaller(ch, cid.num, cid.name || cid.num);
     world.setConnected(ch, cid.num, cid.name || cid.num);

@@ -23,6 +23,10 @@ describe('parseFacts', () => {
     expect(f).toEqual({ pickup: T0 + 1000, dialled: T0 + 1200, linkedid: '1700.1', answered: T0 + 3000, dialStatus: 'ANSWER', answeredTime: 4, hangupCause: 16, hangupSource: 'Local/79001234567@from-internal-0000000a;1', ended: T0 + 7500 });
   });
 
+  it("the operator leg's own facts ([callbridge-ari-hangup] pushed at the Originate)", () => {
+    expect(parseFacts(items(7, { op_answered: '0.000000', op_cause: '19', op_ended: iso(30) }), 7)).toEqual({ opCause: 19, opEnded: T0 + 30_000 });
+  });
+
   it('none kept: undefined; unreadable values are left out', () => {
     expect(parseFacts(items(5, { pickup: iso(1) }), 6)).toBeUndefined();
     expect(parseFacts(items(5, { pickup: 'soon', hangupcause: 'x', dialstatus: '' }), 5)).toEqual({ dialStatus: '' });
@@ -40,6 +44,10 @@ describe('factEvents: what a call that ended unseen really did', () => {
     ['no route to the client', { pickup: T0, dialStatus: 'CHANUNAVAIL', ended: T0 + 50 }, ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'ERROR'], undefined],
     ['the operator gave up while the client rang', { pickup: T0, dialled: T0 + 100, dialStatus: 'CANCEL', ended: T0 + 4000 }, ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'OPERATOR_CANCEL'], undefined],
     ['still going: no end yet', { pickup: T0, dialled: T0 + 100, answered: T0 + 2000 }, ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP'], undefined],
+    ["the operator's phone rang out", { opCause: 19, opEnded: T0 + 30_000 }, ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_NOANSWER'], undefined],
+    ['the operator was busy', { opCause: 17, opEnded: T0 + 200 }, ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_BUSY'], undefined],
+    ['the operator rejected the call', { opCause: 21, opEnded: T0 + 200 }, ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_BUSY'], undefined],
+    ['talked, only the operator leg\'s end kept (its other handler had not run yet)', { pickup: T0, answered: T0 + 2000, dialStatus: 'ANSWER', opCause: 16, opEnded: T0 + 6000 }, ['CALL', 'OPERATOR_CALLTO', 'OPERATOR_PICKUP', 'CLIENT_CALLTO', 'CLIENT_PICKUP', 'FINISH'], undefined],
   ];
   it.each(cases)('%s', (_name, facts, chain, by) => {
     const timeline = factEvents(facts, ep);
@@ -47,7 +55,8 @@ describe('factEvents: what a call that ended unseen really did', () => {
     // in time order, the end at the moment the PBX recorded
     const times = timeline.map((t) => t.at);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
-    if (facts.ended !== undefined) expect(times.at(-1)).toBe(facts.ended);
+    const end = facts.ended ?? facts.opEnded;
+    if (end !== undefined) expect(times.at(-1)).toBe(end);
     const last = timeline.at(-1)!.ev;
     if (by === 'client') expect(last.type).toBe('client_hangup');
     if (by === 'operator') expect(last.type).toBe('operator_hangup');

@@ -72,12 +72,18 @@ describe.each(['ari', 'ami'] as const)('click-to-call, %s mode', (control) => {
     if (control === 'ami') {
       const orig = amiActions.find((a) => a.Action === 'Originate' && ([] as string[]).concat(a.Variable ?? []).includes(`CALLBRIDGE_CALL_ID=${callId}`))!;
       expect(orig).toMatchObject({ Channel: 'PJSIP/101', Context: 'callbridge-click2call', Exten: '380639920000', Async: 'true', Timeout: '30000' });
+      // the operator's channel has the daemon's uniqueid, which is also the call's linkedid
+      expect(orig.ChannelId).toMatch(new RegExp(`^cb-${callId}-op-[0-9a-f]{8}$`));
+      expect(row(callId).operatorChannel).toBe(orig.ChannelId);
+      expect(row(callId).linkedid).toBe(orig.ChannelId);
       expect(orig.Variable).toEqual([
         `CALLBRIDGE_CALL_ID=${callId}`,
         `CALLBRIDGE_ORDER_ID=${orderId}`,
         'CALLBRIDGE_CLIENT_DIAL=Local/380639920000@from-internal',
         'CALLBRIDGE_CLIENT_TIMEOUT=30',
         `CALLBRIDGE_RECORDING=${recName}`,
+        // quoted, or AMI would split it at its commas
+        `CHANNEL(hangup_handler_push)="callbridge-ari-hangup,s,1(${callId},op)"`,
       ]);
     } else {
       // both legs through the shipped [callbridge-ari] context, which enters the app (and waits for it after a gap)

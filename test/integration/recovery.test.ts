@@ -104,6 +104,52 @@ describe('AMI control: the AMI link cut and kept down', () => {
     await expectRecording(h, id);
   });
 
+  it("the operator's phone rings out during the gap: OPERATOR_NOANSWER from the cause the PBX kept, not ERROR", async () => {
+    h = await startHarness({ control: 'ami', timeScale: 0.3, env: { CALLBRIDGE_OPERATOR_RING_TIMEOUT: '3' } });
+    const id = await place(h, '108');
+    await waitFor('operator ringing', () => rowOf(h!, id).status === 'OPERATOR_CALLTO');
+    const back = await cut(h, 'ami', 2000);
+    await waitFor('final', () => rowOf(h!, id).final, 8000);
+    const chain = chainOf(h, id);
+    expect(chain.map((s) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_NOANSWER']);
+    expect(chain.at(-1)!.details).toMatchObject({ cause: 19 });
+    // at the moment the phone stopped ringing, not when the link came back
+    expect(rowOf(h, id).endedAt!).toBeLessThan(back);
+  });
+
+  it("the Originate carried out but its answer lost with the link, the operator busy: OPERATOR_BUSY from the PBX, not ERROR", async () => {
+    h = await startHarness({ control: 'ami', timeScale: 0.3 });
+    let armed = true;
+    h.sim.on('amiAction', (a: { fields: Record<string, string> }) => {
+      if (armed && a.fields.Action === 'Originate') {
+        armed = false;
+        h!.sim.disconnect('ami', 800);
+      }
+    });
+    const id = await place(h, '107');
+    await waitFor('final', () => rowOf(h!, id).final, 8000);
+    expect(armed).toBe(false);
+    const chain = chainOf(h, id);
+    expect(chain.map((s) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_BUSY']);
+    expect(chain.at(-1)!.details).toMatchObject({ cause: 17 });
+  });
+
+  it("the Originate carried out but its answer lost with the link, the operator answering: the call goes through", async () => {
+    h = await startHarness({ control: 'ami', timeScale: 0.3 });
+    let armed = true;
+    h.sim.on('amiAction', (a: { fields: Record<string, string> }) => {
+      if (armed && a.fields.Action === 'Originate') {
+        armed = false;
+        h!.sim.disconnect('ami', 800);
+      }
+    });
+    const id = await place(h, '103');
+    await waitFor('final', () => rowOf(h!, id).final, 8000);
+    expect(armed).toBe(false);
+    expectTalked(h, id, { by: 'client' });
+    await expectRecording(h, id);
+  });
+
   it('a client who never answers leaves no recording file (the shipped hangup handler removes it)', async () => {
     h = await startHarness({ control: 'ami', timeScale: 0.3 });
     const id = await place(h, '104', '380639920005');
