@@ -70,6 +70,31 @@ async function expectRecording(h: Harness, id: number) {
   expect(rec.size!).toBeGreaterThan(44);
 }
 
+/** Cuts the link (kept down 800 ms) as Asterisk makes the channel `prefix`…, before it answers the request; answers whether it did. */
+function cutAsChannelIsMade(h: Harness, link: 'ari', prefix: string): () => boolean {
+  let armed = true;
+  const off = h.sim.onPbxEvent((e) => {
+    if (armed && e.type === 'Newchannel' && e.ch.name.startsWith(prefix)) {
+      armed = false;
+      off();
+      h.sim.disconnect(link, 800);
+    }
+  });
+  return () => !armed;
+}
+
+/** Cuts the AMI link (kept down 800 ms) as the action comes in: Asterisk carries it out, its answer is lost; answers whether it did. */
+function cutOnAmiAction(h: Harness, action: string): () => boolean {
+  let armed = true;
+  h.sim.on('amiAction', (a: { fields: Record<string, string> }) => {
+    if (armed && a.fields.Action === action) {
+      armed = false;
+      h.sim.disconnect('ami', 800);
+    }
+  });
+  return () => !armed;
+}
+
 describe('AMI control: the AMI link cut and kept down', () => {
   it('the client answers, talks and hangs up during the gap (F4): the outcome comes from the PBX facts', async () => {
     h = await startHarness({ control: 'ami', timeScale: 0.3 });
@@ -119,16 +144,10 @@ describe('AMI control: the AMI link cut and kept down', () => {
 
   it("the Originate carried out but its answer lost with the link, the operator busy: OPERATOR_BUSY from the PBX, not ERROR", async () => {
     h = await startHarness({ control: 'ami', timeScale: 0.3 });
-    let armed = true;
-    h.sim.on('amiAction', (a: { fields: Record<string, string> }) => {
-      if (armed && a.fields.Action === 'Originate') {
-        armed = false;
-        h!.sim.disconnect('ami', 800);
-      }
-    });
+    const didCut = cutOnAmiAction(h, 'Originate');
     const id = await place(h, '107');
     await waitFor('final', () => rowOf(h!, id).final, 8000);
-    expect(armed).toBe(false);
+    expect(didCut()).toBe(true);
     const chain = chainOf(h, id);
     expect(chain.map((s) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_BUSY']);
     expect(chain.at(-1)!.details).toMatchObject({ cause: 17 });
@@ -136,16 +155,10 @@ describe('AMI control: the AMI link cut and kept down', () => {
 
   it("the Originate carried out but its answer lost with the link, the operator answering: the call goes through", async () => {
     h = await startHarness({ control: 'ami', timeScale: 0.3 });
-    let armed = true;
-    h.sim.on('amiAction', (a: { fields: Record<string, string> }) => {
-      if (armed && a.fields.Action === 'Originate') {
-        armed = false;
-        h!.sim.disconnect('ami', 800);
-      }
-    });
+    const didCut = cutOnAmiAction(h, 'Originate');
     const id = await place(h, '103');
     await waitFor('final', () => rowOf(h!, id).final, 8000);
-    expect(armed).toBe(false);
+    expect(didCut()).toBe(true);
     expectTalked(h, id, { by: 'client' });
     await expectRecording(h, id);
   });
@@ -314,18 +327,10 @@ describe('ARI control: the ARI link cut and kept down (the AMI link is the secon
 
   it("the operator's originate carried out but its answer lost with the link: the outcome is the PBX's (busy), not ERROR", async () => {
     h = await startHarness({ control: 'ari', timeScale: 0.3 });
-    let armed = true;
-    // the link goes as Asterisk makes the channel, before it answers the request
-    const off = h.sim.onPbxEvent((e) => {
-      if (armed && e.type === 'Newchannel' && e.ch.name.startsWith('PJSIP/107-')) {
-        armed = false;
-        h!.sim.disconnect('ari', 800);
-      }
-    });
+    const didCut = cutAsChannelIsMade(h, 'ari', 'PJSIP/107-');
     const id = await place(h, '107');
     await waitFor('final', () => rowOf(h!, id).final, 12_000);
-    off();
-    expect(armed).toBe(false);
+    expect(didCut()).toBe(true);
     const chain = chainOf(h, id);
     expect(chain.map((s) => s.status)).toEqual(['CALL', 'OPERATOR_CALLTO', 'OPERATOR_BUSY']);
     expect(chain.at(-1)!.details).toMatchObject({ cause: 17 });
@@ -335,17 +340,10 @@ describe('ARI control: the ARI link cut and kept down (the AMI link is the secon
 
   it("the operator's originate carried out but its answer lost, the operator answering during the gap: the call goes through", async () => {
     h = await startHarness({ control: 'ari', timeScale: 0.3 });
-    let armed = true;
-    const off = h.sim.onPbxEvent((e) => {
-      if (armed && e.type === 'Newchannel' && e.ch.name.startsWith('PJSIP/103-')) {
-        armed = false;
-        h!.sim.disconnect('ari', 800);
-      }
-    });
+    const didCut = cutAsChannelIsMade(h, 'ari', 'PJSIP/103-');
     const id = await place(h, '103');
     await waitFor('final', () => rowOf(h!, id).final, 12_000);
-    off();
-    expect(armed).toBe(false);
+    expect(didCut()).toBe(true);
     expectTalked(h, id, { by: 'client' });
     await expectRecording(h, id);
     await noChannelsLeft(h);
