@@ -67,6 +67,9 @@ interface Tracked {
   hungUpFirst?: 'op' | 'client';
 }
 
+/** Where an event names a channel: its own, and a Dial's destination. */
+const LEG_FIELDS = [['uniqueid', 'channel'], ['destuniqueid', 'destchannel']] as const;
+
 export class AmiCallTracker {
   private readonly calls = new Map<number, Tracked>();
   private readonly byUniqueid = new Map<string, Tracked>();
@@ -206,7 +209,7 @@ export class AmiCallTracker {
 
   /** The first event naming an operator leg asked for by ChannelId: the leg exists. */
   private sight(m: AmiMessage): void {
-    for (const [idKey, nameKey] of [['uniqueid', 'channel'], ['destuniqueid', 'destchannel']] as const) {
+    for (const [idKey, nameKey] of LEG_FIELDS) {
       const uid = f(m, idKey);
       const t = uid === undefined ? undefined : this.expected.get(uid);
       if (!t || !uid) continue;

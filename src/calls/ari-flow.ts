@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { CallEvent } from './chain.js';
 import { clientOutcome, operatorOutcome } from './causes.js';
-import type { CallSink, CallStart, OpenCall } from './controller.js';
+import { HANGUP_HANDLER_VARIABLE, LEG_HANGUP_CONTEXT, ownChannelId, type CallSink, type CallStart, type OpenCall } from './controller.js';
 import type { CallPatch } from './store.js';
 
 /** 8 random hex digits (randomUUID draws from a cached pool of random bytes; randomBytes calls into OpenSSL every time). */
@@ -48,9 +48,6 @@ export interface LegFacts {
 
 type AriEvent = { type: string; [k: string]: unknown };
 
-/** The shipped hangup handler of ARI-mode legs (asterisk-config/extensions_custom.conf). */
-export const ARI_HANGUP_CONTEXT = 'callbridge-ari-hangup';
-export const HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)';
 const HANGUP_TRIES = 15;
 const HANGUP_RETRY_MS = 2000;
 /** How long a reconciliation waits for the AMI link to come back and read a gone leg's facts before it ends the call without them. */
@@ -149,10 +146,6 @@ export class AriCallFlow {
     this.sink.event(c.start.callId, ev, patch);
   }
 
-  private channelId(callId: number, leg: string): string {
-    return `cb-${callId}-${leg}-${random8()}`;
-  }
-
   async start(s: CallStart): Promise<void> {
     const c: Call = { start: s, operatorAnswered: false, clientAnswered: false, opGone: false, clientGone: false, recording: false, ended: false, originating: true };
     this.calls.set(s.callId, c);
@@ -165,7 +158,7 @@ export class AriCallFlow {
     const s = c.start;
     c.originating = true;
     c.opOriginatedAt = Date.now();
-    const wanted = this.channelId(s.callId, 'op');
+    const wanted = ownChannelId(s.callId, 'op');
     this.byChannel.set(wanted, { call: c, leg: 'op' });
     c.op = wanted;
     let ch: { id: string };
@@ -214,7 +207,7 @@ export class AriCallFlow {
       CALLBRIDGE_CALL_ID: String(s.callId),
       CALLBRIDGE_ORDER_ID: s.orderId,
       ...(this.entry ? { CALLBRIDGE_ARI_APP: this.entry.app, CALLBRIDGE_LEG: stasisLeg } : {}),
-      ...(this.hangupFacts ? { [HANGUP_HANDLER_VARIABLE]: `${ARI_HANGUP_CONTEXT},s,1(${s.callId},${leg})` } : {}),
+      ...(this.hangupFacts ? { [HANGUP_HANDLER_VARIABLE]: `${LEG_HANGUP_CONTEXT},s,1(${s.callId},${leg})` } : {}),
     };
   }
 
@@ -314,7 +307,7 @@ export class AriCallFlow {
   /** Originates the client's leg (into [callbridge-ari] or the app), the operator already in the bridge. */
   private async originateClient(c: Call, bridgeId: string): Promise<void> {
     const s = c.start;
-    const wanted = this.channelId(s.callId, 'client');
+    const wanted = ownChannelId(s.callId, 'client');
     this.byChannel.set(wanted, { call: c, leg: 'client' });
     c.client = wanted;
     this.emit(c, { type: 'client_dialing' }, { clientChannel: wanted, bridgeId });

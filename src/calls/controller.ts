@@ -4,6 +4,7 @@
  * starts calls and reports what happens to them as normalized CallEvents
  * through the sink; it never writes statuses itself.
  */
+import { randomUUID } from 'node:crypto';
 import type { CallEvent } from './chain.js';
 import type { CallPatch } from './store.js';
 
@@ -69,3 +70,11 @@ export interface CallController {
   reconcile(open: readonly OpenCall[], sink: CallSink): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The shipped hangup handler that keeps how a leg ended in AstDB (asterisk-config/extensions_custom.conf): both legs in ARI mode, the operator's in AMI mode. */
+export const LEG_HANGUP_CONTEXT = 'callbridge-ari-hangup';
+/** The channel variable that pushes a hangup handler. */
+export const HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)';
+
+/** The daemon's own channel ids, `cb-<call>-<leg>-<8 hex>`: a leg is found on the PBX by its call whatever a gap hid. */
+export const ownChannelId = (callId: number, leg: 'op' | 'client'): string => `cb-${callId}-${leg}-${randomUUID().slice(0, 8)}`;

@@ -3,12 +3,11 @@
  * into the shipped [callbridge-click2call] context). Each binds its flow to
  * the live link and reconciles open calls with the channels Asterisk has.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { AmiError, field, type AmiClient, type AmiMessage } from '../asterisk/ami/index.js';
 import type { AriClient } from '../asterisk/ari/index.js';
-import type { CallController, CallSink, CallStart, OpenCall } from './controller.js';
-import { ARI_HANGUP_CONTEXT, AriCallFlow, HANGUP_HANDLER_VARIABLE } from './ari-flow.js';
+import { HANGUP_HANDLER_VARIABLE, LEG_HANGUP_CONTEXT, ownChannelId, type CallController, type CallSink, type CallStart, type OpenCall } from './controller.js';
+import { AriCallFlow } from './ari-flow.js';
 import { AriWitness, type LegWitness } from './ari-witness.js';
 import { AmiCallTracker, CALL_ID_VARIABLE } from './ami-tracker.js';
 import { FACTS_FAMILY, factEvents, operatorGone, parseAriLegFacts, parseFacts, type CallFacts } from './facts.js';
@@ -136,7 +135,7 @@ export class AmiCallController implements CallController {
     const tracker = this.trackerFor(sink);
     // the operator's channel gets our own uniqueid (and so the call its linkedid): the call can be
     // found on the PBX whatever of its events a gap hid, the Originate's answer included
-    const opId = `cb-${s.callId}-op-${randomUUID().slice(0, 8)}`;
+    const opId = ownChannelId(s.callId, 'op');
     tracker.track(s.callId, s.operatorEndpoint, s.recordingName, opId);
     try {
       const res = await this.ami.action({
@@ -156,7 +155,7 @@ export class AmiCallController implements CallController {
           `CALLBRIDGE_CLIENT_TIMEOUT=${s.clientTimeoutSec}`,
           `CALLBRIDGE_RECORDING=${s.recordingName}`,
           // quoted: AMI splits a Variable header at its commas (manager.c, as an application's arguments)
-          ...(this.legFacts ? [`${HANGUP_HANDLER_VARIABLE}="${ARI_HANGUP_CONTEXT},s,1(${s.callId},op)"`] : []),
+          ...(this.legFacts ? [`${HANGUP_HANDLER_VARIABLE}="${LEG_HANGUP_CONTEXT},s,1(${s.callId},op)"`] : []),
         ],
       });
       const actionId = field(res, 'actionid');

@@ -22,7 +22,7 @@ import { ACTION_WRITE_CLASSES } from '../asterisk/ami/authority.js';
 import { AriClient } from '../asterisk/ari/index.js';
 import { MIGRATIONS_DIR } from '../db/index.js';
 import { CLICK2CALL_CONTEXT } from '../calls/controllers.js';
-import { ARI_HANGUP_CONTEXT } from '../calls/ari-flow.js';
+import { LEG_HANGUP_CONTEXT } from '../calls/controller.js';
 
 export type Outcome = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -493,10 +493,10 @@ async function checkDialplan(run: Run, config: Config, client: AmiClient, timeou
     const click2call = context.startsWith(CLICK2CALL_CONTEXT);
     // ARI control goes through [callbridge-ari] (CALLBRIDGE_ARI_CONTEXT); both modes push [callbridge-ari-hangup] (CALLBRIDGE_ARI_HANGUP_FACTS)
     const ariNeeded =
-      (config.control === 'ari' && config.ari.context !== '' && context === config.ari.context) || (config.ari.hangupFacts && context === ARI_HANGUP_CONTEXT);
+      (config.control === 'ari' && config.ari.context !== '' && context === config.ari.context) || (config.ari.hangupFacts && context === LEG_HANGUP_CONTEXT);
     const needed = (click2call && config.control === 'ami') || ariNeeded;
     const what = ariNeeded
-      ? context === ARI_HANGUP_CONTEXT
+      ? context === LEG_HANGUP_CONTEXT
         ? 'how each call leg ended, kept for a daemon outage; or set CALLBRIDGE_ARI_HANGUP_FACTS=0'
         : 'ARI call control; or set CALLBRIDGE_ARI_CONTEXT=off'
       : click2call
